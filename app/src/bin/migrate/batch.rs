@@ -1,0 +1,169 @@
+//! Building the text sent for a migration: the file and its history-table bookkeeping in one
+//! transaction, as ONE simple-query message (one round trip). PostgreSQL parses the whole
+//! message before running any of it, and runs all of it even if the client vanishes after
+//! sending, so a killed runner leaves a migration either fully applied and recorded or absent.
+
+use std::time::Duration;
+
+/// Per-transaction settings put in front of the migration SQL.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub lock_timeout: Duration,
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Limits {
+    /// `SET` statements for these limits; `scope` is `LOCAL` inside a transaction, or empty.
+    pub fn set_statements(&self, scope: &str) -> String {
+        let mut sql = format!(
+            "SET {scope} lock_timeout = '{}ms';\n",
+            self.lock_timeout.as_millis()
+        );
+        if let Some(timeout) = self.statement_timeout {
+            sql += &format!(
+                "SET {scope} statement_timeout = '{}ms';\n",
+                timeout.as_millis()
+            );
+        }
+        sql
+    }
+}
+
+/// Where one migration's SQL sits in a batch, in characters (PostgreSQL's error positions
+/// count characters, 1-based, from the start of the message).
+#[derive(Debug, Clone)]
+struct Span {
+    index: usize,
+    start: usize,
+    end: usize,
+}
+
+/// A message under construction.
+#[derive(Debug, Default)]
+pub struct Batch {
+    sql: String,
+    chars: usize,
+    spans: Vec<Span>,
+}
+
+/// Where an error position falls: which migration of the batch, and which line of its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Located {
+    pub index: usize,
+    pub line: usize,
+}
+
+impl Batch {
+    /// `BEGIN` and the limits for the transaction.
+    pub fn transaction(limits: &Limits) -> Self {
+        let mut batch = Self::default();
+        batch.push("BEGIN;\n");
+        batch.push(&limits.set_statements("LOCAL"));
+        batch
+    }
+
+    pub fn push(&mut self, text: &str) {
+        self.sql.push_str(text);
+        self.chars += text.chars().count();
+    }
+
+    /// Adds migration `index`'s SQL, ended so that a trailing comment or a missing `;` cannot
+    /// swallow what follows.
+    pub fn push_migration(&mut self, index: usize, sql: &str) {
+        let start = self.chars + 1;
+        self.push(sql);
+        self.spans.push(Span {
+            index,
+            start,
+            end: self.chars,
+        });
+        self.push("\n;\n");
+    }
+
+    pub fn commit(&mut self) {
+        self.push("COMMIT;\n");
+    }
+
+    /// Maps a 1-based character position in the message to a migration and file line.
+    pub fn locate(&self, position: usize, texts: impl Fn(usize) -> String) -> Option<Located> {
+        let span = self
+            .spans
+            .iter()
+            .find(|s| (s.start..=s.end).contains(&position))?;
+        let text = texts(span.index);
+        let offset = position - span.start;
+        let line = 1 + text.chars().take(offset).filter(|&c| c == '\n').count();
+        Some(Located {
+            index: span.index,
+            line,
+        })
+    }
+
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+}
+
+/// A SQL string literal (standard-conforming strings: only `'` needs doubling).
+pub fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        lock_timeout: Duration::from_secs(2),
+        statement_timeout: None,
+    };
+
+    #[test]
+    fn positions_map_back_to_file_lines() {
+        let files = [
+            "CREATE TABLE a (x int);\n",
+            "-- second\nCREATE TABLE b (y int);\nSELEC 1;\n",
+        ];
+        let mut batch = Batch::transaction(&LIMITS);
+        for (i, sql) in files.iter().enumerate() {
+            batch.push_migration(i, sql);
+            batch.push("INSERT INTO h VALUES (1);\n");
+        }
+        let position = batch.sql().find("SELEC").unwrap() + 1; // ASCII: bytes == chars
+        let located = batch.locate(position, |i| files[i].to_owned());
+        assert_eq!(located, Some(Located { index: 1, line: 3 }));
+        assert_eq!(
+            batch.locate(1, |i| files[i].to_owned()),
+            None,
+            "BEGIN is not in a file"
+        );
+    }
+
+    #[test]
+    fn positions_count_characters_not_bytes() {
+        let file = "-- é ü\nSELEC 1;\n";
+        let mut batch = Batch::transaction(&LIMITS);
+        batch.push_migration(0, file);
+        let byte = batch.sql().find("SELEC").unwrap();
+        let char_position = batch.sql()[..byte].chars().count() + 1;
+        assert_eq!(
+            batch.locate(char_position, |_| file.to_owned()),
+            Some(Located { index: 0, line: 2 })
+        );
+    }
+
+    #[test]
+    fn a_trailing_comment_cannot_swallow_the_bookkeeping() {
+        let mut batch = Batch::transaction(&LIMITS);
+        batch.push_migration(0, "SELECT 1; -- no newline at the end");
+        batch.push("INSERT INTO h VALUES (1);\n");
+        batch.commit();
+        let sql = batch.sql();
+        assert!(sql.contains("-- no newline at the end\n;\nINSERT"), "{sql}");
+    }
+
+    #[test]
+    fn literals_double_quotes() {
+        assert_eq!(literal("it's"), "'it''s'");
+    }
+}

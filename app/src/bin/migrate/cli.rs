@@ -1,0 +1,147 @@
+//! The command line of `migrate`.
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "migrate",
+    about = "The only entrypoint that changes the schema: applies and reverts the migrations \
+             embedded in this build, one runner at a time.",
+    after_help = "Connects with MIGRATION_DATABASE_URL, falling back to DATABASE_URL (.env is read).\n\
+                  Exit codes: 0 done, 1 failed or refused (nothing changed), 2 bad usage, \
+                  3 another runner held the lock longer than --lock-wait."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub options: Options,
+}
+
+#[derive(Debug, Args)]
+pub struct Options {
+    /// Read migrations from this directory instead of the ones embedded in the binary.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub source: Option<PathBuf>,
+    /// Keep retrying an unreachable server this long.
+    #[arg(long, global = true, env = "MIGRATE_CONNECT_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+    /// Wait this long for another runner to finish before giving up with exit code 3.
+    #[arg(long, global = true, env = "MIGRATE_LOCK_WAIT", default_value = "10m", value_parser = parse_duration)]
+    pub lock_wait: Duration,
+    /// Per migration: give up waiting for a table lock after this long, roll back, retry.
+    #[arg(long, global = true, env = "MIGRATE_LOCK_TIMEOUT", default_value = "2s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+    /// How many times to try a migration that keeps hitting --lock-timeout.
+    #[arg(long, global = true, env = "MIGRATE_LOCK_RETRIES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub lock_retries: u32,
+    /// Per statement: cancel any statement running longer than this (default: no limit).
+    #[arg(long, global = true, env = "MIGRATE_STATEMENT_TIMEOUT", value_parser = parse_duration)]
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Options {
+    pub fn limits(&self) -> crate::batch::Limits {
+        crate::batch::Limits {
+            lock_timeout: self.lock_timeout,
+            statement_timeout: self.statement_timeout,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, oldest first.
+    Up(UpArgs),
+    /// Revert applied migrations, newest first (one by default).
+    Down(DownArgs),
+    /// Print the latest applied migration, or `none`.
+    Current,
+    /// List every migration known to this build or the database, with its state.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exit 0 only when the database holds exactly this build's migrations, unmodified.
+    Verify,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Stop after this version (it must be one of this build's migrations).
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<i64>,
+    /// Print what would be applied and change nothing (not even the history table).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run all pending migrations in one transaction: all or nothing (not for no-transaction files).
+    #[arg(long)]
+    pub single_transaction: bool,
+    /// Proceed although the database has migrations this build does not know.
+    #[arg(long)]
+    pub ignore_missing: bool,
+    /// Apply pending migrations older than the newest applied one.
+    #[arg(long)]
+    pub allow_out_of_order: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Revert this many migrations.
+    #[arg(long, value_name = "N", conflicts_with = "to", value_parser = clap::value_parser!(u32).range(1..))]
+    pub steps: Option<u32>,
+    /// Revert every migration newer than VERSION (0 reverts them all).
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<i64>,
+    /// Print what would be reverted and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Parses `500ms`, `30s`, `10m`, `1h` (a unit is required, so `10` is not misread).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; write e.g. 500ms, 30s, 10m or 1h"))?;
+    let seconds = match unit.trim() {
+        "ms" => number / 1000.0,
+        "s" => number,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        "" => return Err(format!("`{text}` needs a unit: ms, s, m or h")),
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}`; use ms, s, m or h"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is out of range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_need_a_unit() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("10").unwrap_err().contains("needs a unit"));
+        assert!(parse_duration("5 days").is_err());
+    }
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

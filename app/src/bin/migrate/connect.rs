@@ -1,0 +1,74 @@
+//! The one dedicated connection `migrate` works on. Advisory locks and settings belong to a
+//! session, so this is never a pooled connection, and it is closed (releasing the lock) on
+//! every way out.
+
+use std::time::{Duration, Instant};
+
+use app::config::DatabaseSettings;
+use sqlx::{Connection, PgConnection};
+
+use crate::failure::{Failure, Result};
+
+/// Connects, retrying while the server is unreachable or starting, up to `timeout`.
+/// Authentication failures and unknown databases fail at once: waiting will not fix them.
+pub async fn connect(settings: &DatabaseSettings, timeout: Duration) -> Result<PgConnection> {
+    let options = settings.connect_options(&application_name());
+    let deadline = Instant::now() + timeout;
+    let mut delay = Duration::from_millis(100);
+    let mut last_report: Option<Instant> = None;
+    loop {
+        let error = match PgConnection::connect_with(&options).await {
+            Ok(conn) => return Ok(conn),
+            Err(e) => e,
+        };
+        let url = settings.redacted_url();
+        if let Some(line) = permanent(&error, settings) {
+            return Err(Failure::new(line));
+        }
+        if Instant::now() + delay >= deadline {
+            return Err(Failure::new(format!(
+                "cannot reach the database at {url} after {timeout:?}: {error}; \
+                 check that the server runs and the host and port are right (--connect-timeout waits longer)"
+            )));
+        }
+        if last_report.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+            tracing::warn!(
+                "cannot reach the database at {url} yet ({error}); retrying until {timeout:?} have passed"
+            );
+            last_report = Some(Instant::now());
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// The message for errors that retrying cannot fix.
+fn permanent(error: &sqlx::Error, settings: &DatabaseSettings) -> Option<String> {
+    let db = error.as_database_error()?;
+    let source = settings.source;
+    let url = settings.redacted_url();
+    Some(match db.code().as_deref() {
+        Some("28P01" | "28000") => format!(
+            "authentication failed for {url}: {}; check the user and password in {source}",
+            db.message()
+        ),
+        Some("3D000") => format!(
+            "database {:?} does not exist on {url}; create it first (in development: cargo xtask db-reset)",
+            settings.database_name().unwrap_or("?")
+        ),
+        // The server is starting up, shutting down or full: worth waiting for.
+        Some("57P03" | "53300" | "57P01") => return None,
+        _ => format!("cannot connect to {url}: {}", db.message()),
+    })
+}
+
+/// Shown in `pg_stat_activity`, so whoever waits on our lock can see who holds it.
+fn application_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_default();
+    let mut name = format!("migrate pid={} host={}", std::process::id(), host.trim());
+    name.truncate(63); // NAMEDATALEN - 1; ASCII by construction except for odd host names
+    while !name.is_char_boundary(name.len()) {
+        name.pop();
+    }
+    name
+}
