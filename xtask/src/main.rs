@@ -1,1 +1,65 @@
-fn main() {}
+//! Project automation: `cargo xtask <command>` (`cargo xtask --help` lists them).
+//!
+//! One module per command; `flags.rs` declares them all. Every external command is echoed
+//! before it runs. Database URLs travel in environment variables, never on a command line.
+
+mod db;
+mod flags;
+mod migrate;
+mod migrate_create;
+mod pg_url;
+mod stack;
+mod test;
+
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use xshell::Shell;
+
+fn main() -> ExitCode {
+    let flags = flags::Xtask::from_env_or_exit();
+    match run(flags) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(flags: flags::Xtask) -> anyhow::Result<()> {
+    // DATABASE_URL & co. may come from .env, as they do for the app.
+    if let Err(e) = dotenvy::from_path(project_root().join(".env"))
+        && !e.not_found()
+    {
+        anyhow::bail!("cannot read .env: {e}");
+    }
+    let sh = &Shell::new()?;
+    sh.change_dir(project_root());
+    match flags.subcommand {
+        flags::XtaskCmd::MigrateCreate(cmd) => cmd.run(sh),
+        flags::XtaskCmd::MigrateUp(cmd) => cmd.run(sh),
+        flags::XtaskCmd::MigrateDown(cmd) => cmd.run(sh),
+        flags::XtaskCmd::MigrateCurrent(cmd) => cmd.run(sh),
+        flags::XtaskCmd::MigrateStatus(cmd) => cmd.run(sh),
+        flags::XtaskCmd::DbUp(cmd) => cmd.run(sh),
+        flags::XtaskCmd::DbDown(cmd) => cmd.run(sh),
+        flags::XtaskCmd::DbReset(cmd) => cmd.run(sh),
+        flags::XtaskCmd::Up(cmd) => cmd.run(sh),
+        flags::XtaskCmd::Test(cmd) => cmd.run(sh),
+    }
+}
+
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask/ is inside the workspace")
+        .to_owned()
+}
+
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| project_root().join("target"), PathBuf::from)
+}

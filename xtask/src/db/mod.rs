@@ -1,0 +1,203 @@
+//! The development database: which server runs it, and the URL each process uses.
+//!
+//! The choice, in order:
+//! 1. `DATABASE_URL` when set (environment or `.env`): used as it is, always;
+//! 2. a Docker engine that answers: the `db` service of docker-compose.yml;
+//! 3. installed PostgreSQL server binaries: a throwaway cluster under `target/`.
+
+mod cluster;
+mod docker;
+
+use anyhow::{Context, bail};
+use xshell::{Shell, cmd};
+
+use crate::{flags, pg_url::PgUrl};
+
+/// The database the app uses in development.
+pub const APP_DATABASE: &str = "app";
+
+/// Where the development database is, and how to reach it.
+pub struct DevDatabase {
+    pub server: Server,
+    /// Can create databases and roles on the server; the test suite gets this one.
+    pub admin: PgUrl,
+    /// What `migrate` connects with (`MIGRATION_DATABASE_URL`).
+    pub migrator: PgUrl,
+    /// What the api and workers connect with (`DATABASE_URL`).
+    pub runtime: PgUrl,
+}
+
+pub enum Server {
+    /// Given by `DATABASE_URL`; this project does not manage it.
+    External,
+    Docker,
+    Cluster(cluster::Cluster),
+}
+
+impl DevDatabase {
+    /// Finds or starts the server and makes sure the app's database exists.
+    pub fn ensure(sh: &Shell) -> anyhow::Result<Self> {
+        if let Some(db) = Self::from_env()? {
+            return Ok(db);
+        }
+        let (server, admin) = if docker::engine_answers(sh) {
+            eprintln!("database: a Docker engine answers, so docker compose runs the `db` service");
+            (Server::Docker, docker::up(sh)?)
+        } else if let Some(bin_dir) = cluster::find_server_binaries() {
+            eprintln!(
+                "database: no DATABASE_URL and no Docker engine; using a throwaway cluster from {}",
+                bin_dir.display()
+            );
+            let cluster = cluster::Cluster::up(sh, bin_dir)?;
+            let admin = cluster.admin_url();
+            (Server::Cluster(cluster), admin)
+        } else {
+            bail!(
+                "no database available: DATABASE_URL is not set, no Docker engine answers, and no \
+                 PostgreSQL server binaries (initdb, pg_ctl) were found. Install one of them \
+                 (Debian/Ubuntu: `apt install postgresql`; macOS: `brew install postgresql@16`; or \
+                 Docker), or set DATABASE_URL to a server you have"
+            )
+        };
+        let app = admin.with_database(APP_DATABASE);
+        let db = Self {
+            server,
+            migrator: app.clone(),
+            runtime: app,
+            admin,
+        };
+        db.create_app_database(sh)?;
+        Ok(db)
+    }
+
+    /// An explicit `DATABASE_URL` always wins. `MIGRATION_DATABASE_URL` and
+    /// `TEST_DATABASE_URL` may refine it.
+    fn from_env() -> anyhow::Result<Option<Self>> {
+        let Some(url) = env_url("DATABASE_URL") else {
+            return Ok(None);
+        };
+        let runtime = PgUrl::parse(&url).context("DATABASE_URL")?;
+        let migrator = match env_url("MIGRATION_DATABASE_URL") {
+            Some(url) => PgUrl::parse(&url).context("MIGRATION_DATABASE_URL")?,
+            None => runtime.clone(),
+        };
+        let admin = match env_url("TEST_DATABASE_URL") {
+            Some(url) => PgUrl::parse(&url).context("TEST_DATABASE_URL")?,
+            None => migrator.with_database("postgres"),
+        };
+        eprintln!(
+            "database: DATABASE_URL is set, so it is used as given: {}",
+            runtime.redacted()
+        );
+        Ok(Some(Self {
+            server: Server::External,
+            admin,
+            migrator,
+            runtime,
+        }))
+    }
+
+    /// Runs SQL on the server as the admin, in the maintenance database.
+    pub fn admin_sql(&self, sh: &Shell, sql: &str) -> anyhow::Result<String> {
+        let url = self.admin.with_database("postgres");
+        let psql = match &self.server {
+            Server::Docker => return docker::psql(sh, sql),
+            Server::Cluster(cluster) => cluster.tool("psql"),
+            Server::External => "psql".into(),
+        };
+        eprintln!("$ psql -c {sql:?}  ({})", url.redacted());
+        let mut command = cmd!(sh, "{psql} -X -q -t -A -v ON_ERROR_STOP=1 -c {sql}");
+        for (key, value) in url.libpq_env() {
+            command = command.env(key, value);
+        }
+        command.read().with_context(|| {
+            format!(
+                "psql failed on {} (is the PostgreSQL client installed?)",
+                url.redacted()
+            )
+        })
+    }
+
+    fn create_app_database(&self, sh: &Shell) -> anyhow::Result<()> {
+        let name = self.migrator.database.as_deref().unwrap_or(APP_DATABASE);
+        let exists = self.admin_sql(
+            sh,
+            &format!(
+                "SELECT 1 FROM pg_database WHERE datname = {}",
+                literal(name)
+            ),
+        )?;
+        if exists.trim().is_empty() {
+            self.admin_sql(sh, &format!("CREATE DATABASE {}", ident(name)))?;
+        }
+        Ok(())
+    }
+}
+
+fn env_url(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+}
+
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+pub fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+impl flags::DbUp {
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let db = DevDatabase::ensure(sh)?;
+        eprintln!(
+            "database ready. Migrate with `cargo xtask migrate-up`; the URLs (passwords hidden):"
+        );
+        println!("MIGRATION_DATABASE_URL={}", db.migrator.redacted());
+        println!("DATABASE_URL={}", db.runtime.redacted());
+        Ok(())
+    }
+}
+
+impl flags::DbDown {
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        if env_url("DATABASE_URL").is_some() {
+            eprintln!(
+                "DATABASE_URL points at a server this project does not manage; nothing to stop"
+            );
+            return Ok(());
+        }
+        let mut stopped = cluster::Cluster::down(sh, self.purge)?;
+        if docker::engine_answers(sh) {
+            docker::down(sh, self.purge)?;
+            stopped = true;
+        }
+        if !stopped {
+            eprintln!("no development database is running");
+        }
+        Ok(())
+    }
+}
+
+impl flags::DbReset {
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let db = DevDatabase::ensure(sh)?;
+        let name = db
+            .migrator
+            .database
+            .clone()
+            .context("the migration URL names no database")?;
+        if !db.migrator.is_local() && !self.force {
+            bail!(
+                "refusing to reset database {name:?} on {}: it is not on this machine. Pass --force if you mean it",
+                db.migrator.host.as_deref().unwrap_or("?")
+            );
+        }
+        eprintln!("resetting database {name:?} on {}", db.migrator.redacted());
+        db.admin_sql(
+            sh,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&name)),
+        )?;
+        db.create_app_database(sh)?;
+        crate::migrate::run(sh, &db, &["up"])
+    }
+}

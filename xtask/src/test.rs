@@ -1,0 +1,29 @@
+//! `cargo xtask test`: a database first (as `db-up`), then the whole workspace's tests with
+//! `TEST_DATABASE_URL` pointing at it. Each database test creates and drops its own database.
+
+use xshell::{Shell, cmd};
+
+use crate::{db::DevDatabase, flags};
+
+impl flags::Test {
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let db = DevDatabase::ensure(sh)?;
+        let args = self.args;
+        let nextest = cmd!(sh, "cargo nextest --version")
+            .quiet()
+            .ignore_stdout()
+            .ignore_stderr()
+            .run()
+            .is_ok();
+        let command = if nextest {
+            cmd!(sh, "cargo nextest run --workspace --no-fail-fast {args...}")
+        } else {
+            eprintln!("cargo-nextest is not installed; running `cargo test` (slower, same tests)");
+            cmd!(sh, "cargo test --workspace --no-fail-fast {args...}")
+        };
+        command
+            .env("TEST_DATABASE_URL", db.admin.to_string())
+            .run()?;
+        Ok(())
+    }
+}
