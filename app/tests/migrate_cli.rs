@@ -251,3 +251,14 @@ async fn a_pending_migration_older_than_the_newest_applied_is_refused_unless_all
     .assert_code(0);
     assert!(db.table_exists("a").await);
 }
+
+#[tokio::test]
+async fn a_failing_first_migration_leaves_not_even_the_history_table() {
+    let db = TestDb::new().await;
+    let m = Migrations::new(&[("1_broken.up.sql", "CREATE TABLE a (id int);\nSELECT 1/0;\n")]);
+    run(db.migrate(Some(m.path())).arg("up"))
+        .assert_code(1)
+        .assert_stderr_contains("22012 division by zero");
+    assert!(!db.table_exists("a").await);
+    assert!(!db.table_exists("_sqlx_migrations").await, "the database is exactly as it was");
+}

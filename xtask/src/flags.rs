@@ -57,6 +57,10 @@ xflags::xflags! {
             /// How many workers to start (default 2).
             optional --workers n: u32
         }
+        /// Regenerate .sqlx/, the offline query data, from a freshly migrated scratch database.
+        cmd sqlx-prepare {}
+        /// Fail, naming the queries, when .sqlx/ is stale, incomplete or has leftovers.
+        cmd sqlx-check {}
         /// Make sure a database is available, then run the whole test suite against it.
         cmd test {
             /// Passed on to the test runner (e.g. a test name filter).
@@ -83,6 +87,8 @@ pub enum XtaskCmd {
     DbDown(DbDown),
     DbReset(DbReset),
     Up(Up),
+    SqlxPrepare(SqlxPrepare),
+    SqlxCheck(SqlxCheck),
     Test(Test),
 }
 
@@ -129,6 +135,12 @@ pub struct DbReset {
 pub struct Up {
     pub workers: Option<u32>,
 }
+
+#[derive(Debug)]
+pub struct SqlxPrepare;
+
+#[derive(Debug)]
+pub struct SqlxCheck;
 
 #[derive(Debug)]
 pub struct Test {

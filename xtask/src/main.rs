@@ -8,6 +8,8 @@ mod flags;
 mod migrate;
 mod migrate_create;
 mod pg_url;
+mod scratch;
+mod sqlx_data;
 mod stack;
 mod test;
 
@@ -48,6 +50,8 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::XtaskCmd::DbDown(cmd) => cmd.run(sh),
         flags::XtaskCmd::DbReset(cmd) => cmd.run(sh),
         flags::XtaskCmd::Up(cmd) => cmd.run(sh),
+        flags::XtaskCmd::SqlxPrepare(cmd) => cmd.run(sh),
+        flags::XtaskCmd::SqlxCheck(cmd) => cmd.run(sh),
         flags::XtaskCmd::Test(cmd) => cmd.run(sh),
     }
 }

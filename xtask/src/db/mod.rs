@@ -97,16 +97,24 @@ impl DevDatabase {
         }))
     }
 
+    /// A PostgreSQL client tool (psql, pg_dump), matching the cluster's server when there is one.
+    pub fn tool(&self, name: &str) -> std::path::PathBuf {
+        match &self.server {
+            Server::Cluster(cluster) => cluster.tool(name),
+            _ => name.into(),
+        }
+    }
+
     /// Runs SQL on the server as the admin, in the maintenance database.
     pub fn admin_sql(&self, sh: &Shell, sql: &str) -> anyhow::Result<String> {
         let url = self.admin.with_database("postgres");
-        let psql = match &self.server {
-            Server::Docker => return docker::psql(sh, sql),
-            Server::Cluster(cluster) => cluster.tool("psql"),
-            Server::External => "psql".into(),
-        };
+        if let Server::Docker = self.server {
+            return docker::psql(sh, sql);
+        }
+        let psql = self.tool("psql");
         eprintln!("$ psql -c {sql:?}  ({})", url.redacted());
-        let mut command = cmd!(sh, "{psql} -X -q -t -A -v ON_ERROR_STOP=1 -c {sql}");
+        let mut command = cmd!(sh, "{psql} -X -q -t -A -v ON_ERROR_STOP=1 -c {sql}")
+            .env("PGOPTIONS", "-c client_min_messages=warning");
         for (key, value) in url.libpq_env() {
             command = command.env(key, value);
         }

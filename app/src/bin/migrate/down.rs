@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use crate::{
     cli::{DownArgs, Options},
     failure::{Failure, Result},
-    history::ensure_history_table,
+    history::HistoryTable,
     lock::MigrationLock,
     runner::{Runner, Step},
     up::print_plan,
@@ -42,7 +42,7 @@ async fn revert(
         tracing::info!("nothing to revert");
         return Ok(());
     }
-    let history = ensure_history_table(conn).await?;
+    let history = HistoryTable::locate(conn).await?;
     let mut runner = Runner {
         conn,
         set,

@@ -1,38 +1,63 @@
-//! Creating sqlx's history table when it is missing.
+//! sqlx's history table, as the runner writes it.
 
-use sqlx::{Executor, PgConnection};
+use sqlx::PgConnection;
 
 use crate::failure::Result;
 
-/// Creates `_sqlx_migrations` if needed, exactly as sqlx does (so sqlx-cli keeps working), and
-/// returns its schema-qualified name. Only called with the migration lock held, which is what
-/// makes `CREATE TABLE IF NOT EXISTS` safe under concurrency.
-pub async fn ensure_history_table(conn: &mut PgConnection) -> Result<String> {
-    if let Some(name) = qualified_name(conn).await? {
-        return Ok(name);
-    }
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+/// sqlx's definition, to the byte, so sqlx-cli keeps working on databases `migrate` created.
+const CREATE: &str = "CREATE TABLE IF NOT EXISTS {table} (
     version BIGINT PRIMARY KEY,
     description TEXT NOT NULL,
     installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),
     success BOOLEAN NOT NULL,
     checksum BYTEA NOT NULL,
     execution_time BIGINT NOT NULL
-);",
-    )
-    .await?;
-    Ok(qualified_name(conn)
-        .await?
-        .expect("the table was just created"))
+);
+";
+
+/// Where the history table is, schema-qualified, so that a migration changing `search_path`
+/// cannot make the bookkeeping land elsewhere.
+pub struct HistoryTable {
+    pub name: String,
+    /// Not created yet: the first migration's transaction creates it, so a failure leaves the
+    /// database exactly as it was.
+    pub missing: bool,
 }
 
-async fn qualified_name(conn: &mut PgConnection) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT format('%I.%I', n.nspname, c.relname) AS "name!"
-           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-           WHERE c.oid = to_regclass('_sqlx_migrations')"#
-    )
-    .fetch_optional(conn)
-    .await?)
+impl HistoryTable {
+    /// Finds the table, or the schema sqlx would create it in (the first on `search_path`).
+    pub async fn locate(conn: &mut PgConnection) -> Result<Self> {
+        let found = sqlx::query!(
+            r#"SELECT format('%I.%I', n.nspname, c.relname) AS name
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE c.oid = to_regclass('_sqlx_migrations')"#
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(row) = found.and_then(|r| r.name) {
+            return Ok(Self {
+                name: row,
+                missing: false,
+            });
+        }
+        let name = sqlx::query_scalar!(
+            r#"SELECT format('%I._sqlx_migrations', current_schema()) AS "name!""#
+        )
+        .fetch_one(conn)
+        .await?;
+        Ok(Self {
+            name,
+            missing: true,
+        })
+    }
+
+    /// The statement creating the table when it does not exist yet, else nothing. Put in
+    /// front of the first bookkeeping so that the table appears with the first migration.
+    pub fn create_if_missing(&self) -> String {
+        if self.missing {
+            CREATE.replace("{table}", &self.name)
+        } else {
+            String::new()
+        }
+    }
 }

@@ -17,6 +17,7 @@ use sqlx::{
 use crate::{
     batch::{Batch, Limits, literal},
     failure::{Failure, Result},
+    history::HistoryTable,
 };
 
 const EXECUTION_TIME_NANOS: &str =
@@ -57,9 +58,7 @@ impl<'m> Step<'m> {
 pub struct Runner<'c> {
     pub conn: &'c mut PgConnection,
     pub set: &'c MigrationSet,
-    /// The history table, schema-qualified, so a migration that changes `search_path` cannot
-    /// make the bookkeeping land elsewhere.
-    pub history: String,
+    pub history: HistoryTable,
     pub limits: Limits,
     pub lock_retries: u32,
 }
@@ -77,6 +76,7 @@ impl Runner<'_> {
     /// Runs all steps in one transaction: all or nothing.
     pub async fn run_in_transaction(&mut self, steps: &[Step<'_>]) -> Result<Duration> {
         let mut batch = Batch::transaction(&self.limits);
+        batch.push(&self.history.create_if_missing());
         for (index, &step) in steps.iter().enumerate() {
             batch.push_migration(index, &step.script().sql);
             batch.push(&self.bookkeeping(step, EXECUTION_TIME_NANOS));
@@ -86,12 +86,16 @@ impl Runner<'_> {
         for attempt in 1..=self.lock_retries {
             let started = Instant::now();
             let error = match self.conn.execute(AssertSqlSafe(batch.sql())).await {
-                Ok(_) => return Ok(started.elapsed()),
+                Ok(_) => {
+                    self.history.missing = false;
+                    return Ok(started.elapsed());
+                }
                 Err(error) => error,
             };
             // The session is now in an aborted transaction, or in none when the text did not
-            // parse. It is rolled back before being used again; after a final failure the
-            // caller closes it, which rolls back on the server.
+            // parse. It is rolled back before being used again (then the same batch is sent
+            // again: the rollback undid all of it); after a final failure the caller closes it,
+            // which rolls back on the server.
             if is_lock_timeout(&error) && attempt < self.lock_retries {
                 self.conn.execute("ROLLBACK").await?;
                 let pause = retry_pause(attempt);
@@ -154,7 +158,7 @@ impl Runner<'_> {
         reset?;
         let nanos = elapsed.as_nanos().min(i64::MAX as u128).to_string();
         self.conn
-            .execute(AssertSqlSafe(self.bookkeeping(step, &nanos)))
+            .execute(AssertSqlSafe(format!("{}{}", self.history.create_if_missing(), self.bookkeeping(step, &nanos))))
             .await
             .map_err(|e| {
                 Failure::new(format!(
@@ -164,6 +168,7 @@ impl Runner<'_> {
                     migration.version
                 ))
             })?;
+        self.history.missing = false;
         Ok(elapsed)
     }
 
@@ -173,14 +178,14 @@ impl Runner<'_> {
             Step::Apply(_) => format!(
                 "INSERT INTO {} (version, description, success, checksum, execution_time) \
                  VALUES ({}, {}, TRUE, decode('{}', 'hex'), {execution_time});\n",
-                self.history,
+                self.history.name,
                 m.version,
                 literal(&m.description()),
                 hex::encode(&m.checksum)
             ),
             Step::Revert(_) => format!(
                 "DELETE FROM {} WHERE version = {};\n",
-                self.history, m.version
+                self.history.name, m.version
             ),
         }
     }
@@ -212,8 +217,9 @@ impl Runner<'_> {
         if self
             .conn
             .execute(AssertSqlSafe(format!(
-                "BEGIN;\n{}",
-                self.limits.set_statements("LOCAL")
+                "BEGIN;\n{}{}",
+                self.limits.set_statements("LOCAL"),
+                self.history.create_if_missing()
             )))
             .await
             .is_ok()

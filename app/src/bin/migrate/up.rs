@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use crate::{
     cli::{Options, UpArgs},
     failure::{Failure, Result},
-    history::ensure_history_table,
+    history::HistoryTable,
     lock::MigrationLock,
     runner::{Runner, Step},
 };
@@ -61,7 +61,7 @@ async fn apply_pending(
             set.origin().path_of(&m.up.file)
         )));
     }
-    let history = ensure_history_table(conn).await?;
+    let history = HistoryTable::locate(conn).await?;
     let mut runner = Runner {
         conn,
         set,

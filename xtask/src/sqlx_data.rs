@@ -1,0 +1,217 @@
+//! `sqlx-prepare` and `sqlx-check`: the offline query data in `.sqlx/`, which lets the workspace
+//! build with `SQLX_OFFLINE=true` and no database.
+//!
+//! The query macros write that data themselves when they expand online with
+//! `SQLX_OFFLINE_DIR` set, so no sqlx-cli is needed: build against a scratch database holding
+//! the migrated schema, collect what the macros wrote, compare or replace.
+//!
+//! The scratch schema comes from psql applying the up files, not from the app's `migrate`:
+//! when a query changes, the app (migrate included) does not compile offline until this
+//! command has run. The scratch database is a compile-time fixture, dropped afterwards; every
+//! real database is migrated by `migrate`.
+
+use std::{
+    collections::BTreeMap,
+    fs,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, bail};
+use xshell::{Shell, cmd};
+
+use crate::{db::DevDatabase, flags, project_root, scratch::ScratchDb, target_dir};
+
+/// sqlx's definition of its history table (the runner's queries read it).
+const HISTORY_TABLE: &str = "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, \
+    description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), \
+    success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)";
+
+impl flags::SqlxPrepare {
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let fresh = generate(sh)?;
+        let committed = project_root().join(".sqlx");
+        let diff = compare(&committed, &fresh)?;
+        if committed.exists() {
+            fs::remove_dir_all(&committed)?;
+        }
+        fs::create_dir_all(&committed)?;
+        for entry in fs::read_dir(&fresh)? {
+            let entry = entry?;
+            fs::copy(entry.path(), committed.join(entry.file_name()))?;
+        }
+        eprintln!(
+            ".sqlx/ regenerated: {} queries ({} new, {} changed, {} removed)",
+            fs::read_dir(&committed)?.count(),
+            diff.missing.len(),
+            diff.stale.len(),
+            diff.leftover.len()
+        );
+        Ok(())
+    }
+}
+
+impl flags::SqlxCheck {
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let fresh = generate(sh)?;
+        let diff = compare(&project_root().join(".sqlx"), &fresh)?;
+        if diff.is_clean() {
+            eprintln!(".sqlx/ is up to date");
+            return Ok(());
+        }
+        for (what, files) in [
+            ("missing (a query has no offline data)", &diff.missing),
+            ("stale (the query's data changed)", &diff.stale),
+            ("leftover (no query uses it)", &diff.leftover),
+        ] {
+            for (file, query) in files {
+                eprintln!("{what}: .sqlx/{file}: {query}");
+            }
+        }
+        bail!(
+            ".sqlx/ does not match the code's queries; run `cargo xtask sqlx-prepare` and commit .sqlx/"
+        )
+    }
+}
+
+/// Expands every query macro online against a migrated scratch database; returns the
+/// directory the macros wrote to.
+fn generate(sh: &Shell) -> anyhow::Result<PathBuf> {
+    let db = DevDatabase::ensure(sh)?;
+    let scratch = ScratchDb::create(sh, &db, "sqlx")?;
+    apply_up_files(sh, &db, &scratch)?;
+
+    let out = target_dir().join("sqlx-offline-data");
+    if out.exists() {
+        fs::remove_dir_all(&out)?;
+    }
+    fs::create_dir_all(&out)?;
+    // The macros do not tell cargo which variables they read: touch the sources so that
+    // they expand again, now online.
+    for entry in walk(&project_root().join("app"))? {
+        if entry.extension().is_some_and(|e| e == "rs") {
+            fs::File::options()
+                .append(true)
+                .open(&entry)?
+                .set_modified(std::time::SystemTime::now())?;
+        }
+    }
+    cmd!(sh, "cargo check --package app --all-targets")
+        .env("SQLX_OFFLINE", "false")
+        .env("DATABASE_URL", scratch.url.to_string())
+        .env("SQLX_OFFLINE_DIR", &out)
+        .run()
+        .context("the queries do not compile against the migrated schema")?;
+    Ok(out)
+}
+
+fn apply_up_files(sh: &Shell, db: &DevDatabase, scratch: &ScratchDb<'_>) -> anyhow::Result<()> {
+    let mut files: Vec<PathBuf> = walk(&project_root().join("migrations"))?
+        .into_iter()
+        .filter(|p| {
+            p.to_string_lossy().ends_with(".sql") && !p.to_string_lossy().ends_with(".down.sql")
+        })
+        .collect();
+    files.sort();
+    let psql = db.tool("psql");
+    let env = scratch.url.libpq_env();
+    eprintln!(
+        "$ psql (scratch database {}) < {} up files, then sqlx's history table",
+        scratch.name,
+        files.len()
+    );
+    for file in &files {
+        let no_transaction = fs::read_to_string(file)?.starts_with("-- no-transaction");
+        let single = if no_transaction {
+            None
+        } else {
+            Some("--single-transaction")
+        };
+        let mut command = cmd!(sh, "{psql} -X -q -v ON_ERROR_STOP=1 {single...} -f {file}").quiet();
+        for (key, value) in &env {
+            command = command.env(key, value);
+        }
+        command
+            .run()
+            .with_context(|| format!("{} does not apply", file.display()))?;
+    }
+    let mut command = cmd!(sh, "{psql} -X -q -v ON_ERROR_STOP=1 -c {HISTORY_TABLE}").quiet();
+    for (key, value) in &env {
+        command = command.env(key, value);
+    }
+    command.run()?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct Diff {
+    missing: Vec<(String, String)>,
+    stale: Vec<(String, String)>,
+    leftover: Vec<(String, String)>,
+}
+
+impl Diff {
+    fn is_clean(&self) -> bool {
+        self.missing.is_empty() && self.stale.is_empty() && self.leftover.is_empty()
+    }
+}
+
+/// Compares the committed data with freshly generated data, file by file.
+fn compare(committed: &Path, fresh: &Path) -> anyhow::Result<Diff> {
+    let read = |dir: &Path| -> anyhow::Result<BTreeMap<String, String>> {
+        let mut files = BTreeMap::new();
+        if dir.exists() {
+            for entry in fs::read_dir(dir)? {
+                let entry = entry?;
+                files.insert(
+                    entry.file_name().to_string_lossy().into_owned(),
+                    fs::read_to_string(entry.path())?,
+                );
+            }
+        }
+        Ok(files)
+    };
+    let (old, new) = (read(committed)?, read(fresh)?);
+    let mut diff = Diff::default();
+    for (file, text) in &new {
+        match old.get(file) {
+            None => diff.missing.push((file.clone(), query_of(text))),
+            Some(old_text) if old_text != text => diff.stale.push((file.clone(), query_of(text))),
+            Some(_) => {}
+        }
+    }
+    for (file, text) in &old {
+        if !new.contains_key(file) {
+            diff.leftover.push((file.clone(), query_of(text)));
+        }
+    }
+    Ok(diff)
+}
+
+/// The start of the query text recorded in a data file, to name the query in messages.
+fn query_of(json: &str) -> String {
+    let query = json
+        .split_once("\"query\": \"")
+        .map(|(_, rest)| rest.split("\",\n").next().unwrap_or(rest))
+        .unwrap_or("?")
+        .replace("\\n", " ");
+    let query: String = query.split_whitespace().collect::<Vec<_>>().join(" ");
+    if query.chars().count() > 90 {
+        format!("{}...", query.chars().take(90).collect::<String>())
+    } else {
+        query
+    }
+}
+
+/// Every file under `dir`, recursively.
+fn walk(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            files.extend(walk(&path)?);
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
