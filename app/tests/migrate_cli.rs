@@ -260,5 +260,35 @@ async fn a_failing_first_migration_leaves_not_even_the_history_table() {
         .assert_code(1)
         .assert_stderr_contains("22012 division by zero");
     assert!(!db.table_exists("a").await);
-    assert!(!db.table_exists("_sqlx_migrations").await, "the database is exactly as it was");
+    assert!(
+        !db.table_exists("_sqlx_migrations").await,
+        "the database is exactly as it was"
+    );
+}
+
+#[tokio::test]
+async fn rows_recorded_as_failed_are_refused_until_repaired() {
+    let db = TestDb::new().await;
+    let m = Migrations::new(&[CREATE_A, DROP_A, CREATE_B]);
+    run(db.migrate(Some(m.path())).args(["up", "--to", "1"])).assert_code(0);
+    let mut conn = db.connect().await;
+    sqlx::Executor::execute(
+        &mut conn,
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (2, 'create b', false, '\\x00', -1)",
+    )
+    .await
+    .unwrap();
+    let before = db.schema_fingerprint().await;
+    run(db.migrate(Some(m.path())).arg("up"))
+        .assert_code(1)
+        .assert_stderr_contains("migration 2 (create_b) is recorded as failed in _sqlx_migrations")
+        .assert_stderr_contains("DELETE FROM _sqlx_migrations WHERE version = 2");
+    run(db.migrate(Some(m.path())).arg("verify"))
+        .assert_code(1)
+        .assert_stderr_contains("2_create_b is failed");
+    run(db.migrate(Some(m.path())).arg("down"))
+        .assert_code(1)
+        .assert_stderr_contains("recorded as failed");
+    assert_eq!(db.schema_fingerprint().await, before);
 }

@@ -5,8 +5,22 @@ use xshell::{Shell, cmd};
 
 use crate::{db::DevDatabase, flags};
 
+/// Where PgBouncer may be installed; one test migrates through it.
+const PGBOUNCER: &[&str] = &[
+    "/usr/sbin/pgbouncer",
+    "/usr/bin/pgbouncer",
+    "/usr/local/bin/pgbouncer",
+    "/opt/homebrew/bin/pgbouncer",
+];
+
 impl flags::Test {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        if !PGBOUNCER.iter().any(|p| std::path::Path::new(p).exists()) {
+            anyhow::bail!(
+                "the test suite needs PgBouncer (one test proves that migrating through a transaction \
+                 pooler is refused): apt install pgbouncer, or brew install pgbouncer"
+            );
+        }
         let db = DevDatabase::ensure(sh)?;
         let args = self.args;
         let nextest = cmd!(sh, "cargo nextest --version")

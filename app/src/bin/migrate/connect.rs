@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use app::config::DatabaseSettings;
-use sqlx::{Connection, PgConnection};
+use sqlx::{Connection, Executor, PgConnection, Row};
 
 use crate::failure::{Failure, Result};
 
@@ -25,7 +25,8 @@ pub async fn connect(settings: &DatabaseSettings, timeout: Duration) -> Result<P
         if let Some(line) = permanent(&error, settings) {
             return Err(Failure::new(line));
         }
-        if Instant::now() + delay >= deadline {
+        let now = Instant::now();
+        if now >= deadline {
             return Err(Failure::new(format!(
                 "cannot reach the database at {url} after {timeout:?}: {error}; \
                  check that the server runs and the host and port are right (--connect-timeout waits longer)"
@@ -37,7 +38,7 @@ pub async fn connect(settings: &DatabaseSettings, timeout: Duration) -> Result<P
             );
             last_report = Some(Instant::now());
         }
-        tokio::time::sleep(delay).await;
+        tokio::time::sleep(delay.min(deadline - now)).await;
         delay = (delay * 2).min(Duration::from_secs(2));
     }
 }
@@ -71,4 +72,55 @@ fn application_name() -> String {
         name.pop();
     }
     name
+}
+
+/// Refuses a connection whose statements may run on different server sessions, as through
+/// PgBouncer in transaction or statement mode: the migration lock and the settings of a
+/// migration belong to one session and would be stranded on another.
+///
+/// One connection alone cannot tell: a pooler hands a quiet client the server it used last.
+/// So a second connection asks in between. Directly (or with session pooling) every client
+/// owns its server session, so the second one can never land on ours, and ours never moves.
+pub async fn ensure_direct_session(
+    conn: &mut PgConnection,
+    settings: &DatabaseSettings,
+) -> Result<()> {
+    let ours = backend_pid(conn).await?;
+    let other = match PgConnection::connect_with(&settings.connect_options("migrate pooler probe"))
+        .await
+    {
+        Ok(mut probe) => {
+            let pid = backend_pid(&mut probe).await?;
+            let _ = probe.close().await;
+            Some(pid)
+        }
+        Err(e) => {
+            tracing::warn!(
+                "could not open a second connection to check for a transaction pooler ({e}); checking with one"
+            );
+            None
+        }
+    };
+    let ours_again = backend_pid(conn).await?;
+    let observed = if ours_again != ours {
+        format!("this connection's statements ran on server sessions {ours} and then {ours_again}")
+    } else if other == Some(ours) {
+        format!("a second connection was handed this connection's server session (pid {ours})")
+    } else {
+        return Ok(());
+    };
+    Err(Failure::new(format!(
+        "{} goes through a transaction-pooling proxy ({observed}): the migration lock and settings would \
+         not hold. Point {} at PostgreSQL directly, not through PgBouncer in transaction mode \
+         (MIGRATION_DATABASE_URL exists for this)",
+        settings.redacted_url(),
+        settings.source
+    )))
+}
+
+/// The server session's pid, asked in the simple-query protocol: prepared statements are
+/// per server session, so through a pooler they collide before the answer arrives.
+async fn backend_pid(conn: &mut PgConnection) -> Result<i32> {
+    let row = conn.fetch_one("SELECT pg_backend_pid()").await?;
+    Ok(row.try_get(0)?)
 }

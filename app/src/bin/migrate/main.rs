@@ -58,6 +58,12 @@ async fn run(cli: Cli) -> Result<()> {
     };
     let settings = DatabaseSettings::for_migrations()?;
     let mut conn = connect::connect(&settings, cli.options.connect_timeout).await?;
+    if matches!(cli.command, Command::Up(_) | Command::Down(_))
+        && let Err(refused) = connect::ensure_direct_session(&mut conn, &settings).await
+    {
+        let _ = conn.close().await;
+        return Err(refused);
+    }
     let options = &cli.options;
     let outcome = match &cli.command {
         Command::Up(args) => up::up(&mut conn, &set, args, options).await,
