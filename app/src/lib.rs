@@ -10,8 +10,10 @@
 
 pub mod api;
 pub mod config;
+pub mod duration;
 pub mod jobs;
 pub mod migrations;
+pub mod probes;
 pub mod schema_gate;
 pub mod shutdown;
 pub mod telemetry;

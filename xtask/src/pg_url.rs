@@ -71,6 +71,15 @@ impl PgUrl {
         }
     }
 
+    /// The same server and database, other credentials.
+    pub fn with_user(&self, user: &str, password: &str) -> Self {
+        Self {
+            user: Some(user.to_owned()),
+            password: Some(password.to_owned()),
+            ..self.clone()
+        }
+    }
+
     /// Whether the host is this machine (a loopback name or address, or a Unix socket).
     pub fn is_local(&self) -> bool {
         match self.host.as_deref() {

@@ -40,7 +40,12 @@ impl flags::Up {
         let mut processes = vec![("api".to_owned(), Command::new(migrate::app_binary("api")))];
         for i in 1..=self.workers.unwrap_or(2) {
             let mut worker = Command::new(migrate::app_binary("worker"));
-            worker.args(["--id", &format!("dev-worker-{i}")]);
+            worker.args([
+                "--id",
+                &format!("dev-worker-{i}"),
+                "--listen",
+                "127.0.0.1:0",
+            ]);
             processes.push((format!("worker-{i}"), worker));
         }
         let mut running: Vec<(String, u32)> = Vec::new();

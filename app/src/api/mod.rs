@@ -1,42 +1,51 @@
-//! The HTTP api: probes (`/health`, `/ready`) and the jobs resource.
+//! The HTTP api: the probes, and the jobs resource behind the schema gate.
 
 mod error;
 mod jobs;
-mod probes;
-
-use std::sync::Arc;
 
 use axum::{
-    Router,
+    Json, Router,
+    extract::{Request, State},
+    http::StatusCode,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
-use sqlx::PgPool;
+use serde_json::json;
 
-use crate::{jobs::JobStore, migrations::MigrationSet};
+use crate::{
+    jobs::JobStore,
+    probes::{self, Readiness},
+};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    pub pool: PgPool,
     pub jobs: JobStore,
-    pub migrations: Arc<MigrationSet>,
-}
-
-impl AppState {
-    pub fn new(pool: PgPool, migrations: MigrationSet) -> Self {
-        Self {
-            jobs: JobStore::new(pool.clone()),
-            pool,
-            migrations: Arc::new(migrations),
-        }
-    }
+    pub readiness: Readiness,
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(probes::health))
-        .route("/ready", get(probes::ready))
+    let jobs = Router::new()
         .route("/jobs", post(jobs::create))
         .route("/jobs/{id}", get(jobs::show))
-        .with_state(state)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_open_gate,
+        ))
+        .with_state(state.clone());
+    probes::router(state.readiness).merge(jobs)
+}
+
+/// Until the schema gate passes, the api serves nothing but its probes.
+async fn require_open_gate(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state.readiness.gate_is_open() {
+        return next.run(request).await;
+    }
+    let body = json!({ "error": "not ready: waiting for the database schema (see /ready)" });
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }

@@ -1,10 +1,16 @@
-//! `worker`: runs queued jobs. It never migrates.
+//! `worker`: runs queued jobs. It never migrates: it waits at the schema gate, claiming no job
+//! until the schema is there. `--listen` serves `/health` and `/ready` for probes.
 
-use std::{process::ExitCode, time::Duration};
+use std::{future::IntoFuture, net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
+use anyhow::Context;
 use app::{
     config::{self, DatabaseSettings},
+    duration,
     jobs::JobStore,
+    migrations::MigrationSet,
+    probes::{self, Readiness},
+    schema_gate::{self, GateStatus},
     shutdown, telemetry,
     worker::{self, WorkerSettings},
 };
@@ -13,8 +19,11 @@ use sqlx::postgres::PgPoolOptions;
 use tokio::sync::watch;
 
 #[derive(Debug, Parser)]
-#[command(about = "Runs background jobs. Reads DATABASE_URL (the runtime role).")]
+#[command(about = "Runs background jobs. Reads DATABASE_URL (the runtime role); never migrates.")]
 struct Args {
+    /// Serve /health and /ready on this address (port 0 picks a free port; the log says which).
+    #[arg(long, env = "WORKER_LISTEN")]
+    listen: Option<SocketAddr>,
     /// Name recorded on the jobs this worker holds (default: <hostname>-<pid>).
     #[arg(long, env = "WORKER_ID")]
     id: Option<String>,
@@ -27,6 +36,9 @@ struct Args {
     /// Delay before the first retry of a failed job, in milliseconds (doubles each attempt).
     #[arg(long, env = "WORKER_RETRY_BASE_MS", default_value_t = 1000)]
     retry_base_ms: u64,
+    /// Give up (exit 1) when the schema is not there after this long.
+    #[arg(long, env = "SCHEMA_WAIT_TIMEOUT", default_value = "5m", value_parser = duration::parse)]
+    schema_wait_timeout: Duration,
 }
 
 #[tokio::main]
@@ -54,18 +66,55 @@ async fn run(args: Args) -> anyhow::Result<()> {
         lease: Duration::from_secs(args.lease_secs.max(1)),
         retry_base: Duration::from_millis(args.retry_base_ms),
     };
+    let migrations = Arc::new(MigrationSet::embedded()?);
     let pool = PgPoolOptions::new()
         .max_connections(2)
         .acquire_timeout(Duration::from_secs(5))
         .connect_lazy_with(db.connect_options("worker"));
-    tracing::info!(database = db.redacted_url(), "worker connecting");
+    tracing::info!(database = db.redacted_url(), worker = %settings.id, "worker starting");
 
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let (stop_tx, mut stop) = watch::channel(false);
     tokio::spawn(async move {
         shutdown::signal().await;
         let _ = stop_tx.send(true);
     });
-    worker::run_until_stopped(JobStore::new(pool), settings, stop_rx).await;
+    let (gate, gate_status) = watch::channel(GateStatus::DatabaseUnreachable);
+    let probe_server = match args.listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            tracing::info!(
+                "worker probes listening on http://{}",
+                listener.local_addr()?
+            );
+            let readiness = Readiness::new(pool.clone(), migrations.clone(), gate_status);
+            let mut stopped = stop.clone();
+            Some(tokio::spawn(
+                axum::serve(listener, probes::router(readiness))
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    })
+                    .into_future(),
+            ))
+        }
+        None => None,
+    };
+
+    let passed = tokio::select! {
+        passed = schema_gate::wait_for_schema(&pool, &migrations, args.schema_wait_timeout, &gate) => passed,
+        _ = stop.wait_for(|stop| *stop) => {
+            tracing::info!("stopped while waiting for the schema");
+            return Ok(());
+        }
+    };
+    if let Err(refused) = passed {
+        return Err(refused.into());
+    }
+    worker::run_until_stopped(JobStore::new(pool), settings, stop).await;
+    if let Some(server) = probe_server {
+        server.await??;
+    }
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Reading sqlx's history table, `_sqlx_migrations`. Only the `migrate` binary writes to it.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgExecutor};
 
 /// sqlx's table name; kept so sqlx-cli and `sqlx::migrate!().run()` see the same history.
 pub const HISTORY_TABLE: &str = "_sqlx_migrations";
@@ -27,16 +27,22 @@ pub async fn history_table_exists(conn: &mut PgConnection) -> sqlx::Result<bool>
         .await
 }
 
-/// Every row, oldest version first; empty when the table does not exist yet.
-pub async fn read_history(conn: &mut PgConnection) -> sqlx::Result<Vec<AppliedMigration>> {
-    if !history_table_exists(&mut *conn).await? {
-        return Ok(Vec::new());
-    }
-    sqlx::query_as!(
+/// Every row, oldest version first; empty when the table does not exist yet. One round trip:
+/// the schema gate runs this on every wake-up of every process.
+pub async fn read_history<'c>(
+    executor: impl PgExecutor<'c>,
+) -> sqlx::Result<Vec<AppliedMigration>> {
+    let rows = sqlx::query_as!(
         AppliedMigration,
         "SELECT version, description, installed_on, success, checksum, execution_time \
          FROM _sqlx_migrations ORDER BY version"
     )
-    .fetch_all(conn)
-    .await
+    .fetch_all(executor)
+    .await;
+    match rows {
+        Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42P01") => {
+            Ok(Vec::new())
+        }
+        rows => rows,
+    }
 }

@@ -97,6 +97,25 @@ impl AppProcess {
         self.addr.expect("this process listens")
     }
 
+    /// Waits until `/ready` answers 200; returns how long that took.
+    pub async fn wait_until_ready(&self, within: Duration) -> Duration {
+        let started = std::time::Instant::now();
+        loop {
+            if request(self.addr(), "GET", "/ready", None)
+                .await
+                .is_ok_and(|r| r.status == 200)
+            {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < within,
+                "not ready after {within:?}:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().join("\n")
     }

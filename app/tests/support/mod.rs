@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod pgbouncer;
+pub mod roles;
 
 use std::{
     path::{Path, PathBuf},

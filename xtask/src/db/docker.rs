@@ -2,7 +2,6 @@
 
 use std::process::{Command, Stdio};
 
-use anyhow::Context;
 use xshell::{Shell, cmd};
 
 use crate::pg_url::PgUrl;
@@ -36,11 +35,4 @@ pub fn down(sh: &Shell, purge: bool) -> anyhow::Result<()> {
         cmd!(sh, "docker compose stop db").run()?;
     }
     Ok(())
-}
-
-/// psql inside the container, so the host needs no PostgreSQL client.
-pub fn psql(sh: &Shell, sql: &str) -> anyhow::Result<String> {
-    cmd!(sh, "docker compose exec -T db psql -X -q -t -A -v ON_ERROR_STOP=1 -U postgres -d postgres -c {sql}")
-        .read()
-        .context("psql in the db container failed")
 }

@@ -7,6 +7,7 @@
 
 mod cluster;
 mod docker;
+mod roles;
 
 use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
@@ -35,8 +36,19 @@ pub enum Server {
 }
 
 impl DevDatabase {
-    /// Finds or starts the server and makes sure the app's database exists.
+    /// Finds or starts the server and makes sure the app's database exists, with its roles
+    /// when this project manages the server.
     pub fn ensure(sh: &Shell) -> anyhow::Result<Self> {
+        let db = Self::server(sh)?;
+        if db.manages_roles() {
+            let created = db.create_app_database(sh)?;
+            roles::ensure(sh, &db, created)?;
+        }
+        Ok(db)
+    }
+
+    /// Finds or starts the server, without looking at the app's database.
+    fn server(sh: &Shell) -> anyhow::Result<Self> {
         if let Some(db) = Self::from_env()? {
             return Ok(db);
         }
@@ -62,12 +74,15 @@ impl DevDatabase {
         let app = admin.with_database(APP_DATABASE);
         let db = Self {
             server,
-            migrator: app.clone(),
-            runtime: app,
+            migrator: app.with_user(roles::MIGRATOR, roles::MIGRATOR),
+            runtime: app.with_user(roles::RUNTIME, roles::RUNTIME),
             admin,
         };
-        db.create_app_database(sh)?;
         Ok(db)
+    }
+
+    fn manages_roles(&self) -> bool {
+        !matches!(self.server, Server::External)
     }
 
     /// An explicit `DATABASE_URL` always wins. `MIGRATION_DATABASE_URL` and
@@ -105,18 +120,59 @@ impl DevDatabase {
         }
     }
 
-    /// Runs SQL on the server as the admin, in the maintenance database.
+    /// Runs SQL on the server as the admin, in the maintenance database; returns its output.
     pub fn admin_sql(&self, sh: &Shell, sql: &str) -> anyhow::Result<String> {
-        let url = self.admin.with_database("postgres");
-        if let Server::Docker = self.server {
-            return docker::psql(sh, sql);
-        }
-        let psql = self.tool("psql");
-        eprintln!("$ psql -c {sql:?}  ({})", url.redacted());
-        let mut command = cmd!(sh, "{psql} -X -q -t -A -v ON_ERROR_STOP=1 -c {sql}")
-            .env("PGOPTIONS", "-c client_min_messages=warning");
+        self.admin_sql_in(sh, "postgres", sql)
+    }
+
+    /// Runs SQL as the admin in `database`; returns its output.
+    pub fn admin_sql_in(&self, sh: &Shell, database: &str, sql: &str) -> anyhow::Result<String> {
+        eprintln!(
+            "$ psql -c {sql:?}  ({})",
+            self.admin.with_database(database).redacted()
+        );
+        self.psql(sh, database, &["-c", sql], None)
+    }
+
+    /// Runs a psql script (meta-commands such as `\connect` allowed) as the admin.
+    pub fn admin_script(&self, sh: &Shell, script: &str) -> anyhow::Result<String> {
+        eprintln!(
+            "$ psql -f - < script ({} lines)  ({})",
+            script.lines().count(),
+            self.admin.redacted()
+        );
+        self.psql(sh, "postgres", &["-f", "-"], Some(script))
+    }
+
+    fn psql(
+        &self,
+        sh: &Shell,
+        database: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+    ) -> anyhow::Result<String> {
+        let url = self.admin.with_database(database);
+        let mut command = match self.server {
+            // The host may have no PostgreSQL client; the container has one.
+            Server::Docker => cmd!(
+                sh,
+                "docker compose exec -T db psql -U postgres -d {database}"
+            ),
+            _ => {
+                let psql = self.tool("psql");
+                cmd!(sh, "{psql}")
+            }
+        };
+        command = command
+            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"])
+            .args(args)
+            .env("PGOPTIONS", "-c client_min_messages=warning")
+            .quiet();
         for (key, value) in url.libpq_env() {
             command = command.env(key, value);
+        }
+        if let Some(stdin) = stdin {
+            command = command.stdin(stdin);
         }
         command.read().with_context(|| {
             format!(
@@ -126,7 +182,8 @@ impl DevDatabase {
         })
     }
 
-    fn create_app_database(&self, sh: &Shell) -> anyhow::Result<()> {
+    /// Creates the app's database when it is missing; returns whether it did.
+    fn create_app_database(&self, sh: &Shell) -> anyhow::Result<bool> {
         let name = self.migrator.database.as_deref().unwrap_or(APP_DATABASE);
         let exists = self.admin_sql(
             sh,
@@ -135,10 +192,11 @@ impl DevDatabase {
                 literal(name)
             ),
         )?;
-        if exists.trim().is_empty() {
-            self.admin_sql(sh, &format!("CREATE DATABASE {}", ident(name)))?;
+        if !exists.trim().is_empty() {
+            return Ok(false);
         }
-        Ok(())
+        self.admin_sql(sh, &format!("CREATE DATABASE {}", ident(name)))?;
+        Ok(true)
     }
 }
 
@@ -188,7 +246,7 @@ impl flags::DbDown {
 
 impl flags::DbReset {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let db = DevDatabase::ensure(sh)?;
+        let db = DevDatabase::server(sh)?;
         let name = db
             .migrator
             .database
@@ -205,7 +263,10 @@ impl flags::DbReset {
             sh,
             &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&name)),
         )?;
-        db.create_app_database(sh)?;
+        let created = db.create_app_database(sh)?;
+        if db.manages_roles() {
+            roles::ensure(sh, &db, created)?;
+        }
         crate::migrate::run(sh, &db, &["up"])
     }
 }

@@ -54,6 +54,7 @@ async fn revert(
         let took = runner.run(Step::Revert(migration)).await?;
         tracing::info!("reverted {} in {:.1?}", migration.label(), took);
     }
+    runner.announce().await?;
     let history = read_history(runner.conn).await?;
     match history.iter().rev().find(|a| a.success) {
         Some(a) => tracing::info!(

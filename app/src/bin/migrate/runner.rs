@@ -8,7 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use app::migrations::{Migration, MigrationSet, Script};
+use app::{
+    migrations::{Migration, MigrationSet, Script},
+    schema_gate::SCHEMA_CHANGED_CHANNEL,
+};
 use sqlx::{
     AssertSqlSafe, Executor, PgConnection,
     postgres::{PgDatabaseError, PgErrorPosition},
@@ -170,6 +173,14 @@ impl Runner<'_> {
             })?;
         self.history.missing = false;
         Ok(elapsed)
+    }
+
+    /// Wakes the api and workers waiting at the schema gate (they also poll, slowly).
+    pub async fn announce(&mut self) -> Result<()> {
+        self.conn
+            .execute(AssertSqlSafe(format!("NOTIFY {SCHEMA_CHANGED_CHANNEL}")))
+            .await?;
+        Ok(())
     }
 
     fn bookkeeping(&self, step: Step<'_>, execution_time: &str) -> String {

@@ -84,7 +84,7 @@ async fn apply_pending(
         pending.len(),
         started.elapsed()
     );
-    Ok(())
+    runner.announce().await
 }
 
 /// The migrations to apply, after refusing anything about the history that must be fixed first.
