@@ -3,5 +3,3 @@
 ALTER TABLE jobs
     ADD COLUMN locked_by    TEXT,
     ADD COLUMN locked_until TIMESTAMPTZ;
-
-CREATE INDEX jobs_running_locked_until_idx ON jobs (locked_until) WHERE status = 'running';

@@ -3,7 +3,7 @@
 
 #![allow(unused_qualifications)] // in the generated code
 
-use std::ffi::OsString;
+use std::{ffi::OsString, path::PathBuf};
 
 xflags::xflags! {
     src "./src/flags.rs"
@@ -57,6 +57,37 @@ xflags::xflags! {
             /// How many workers to start (default 2).
             optional --workers n: u32
         }
+        /// Check migrations on scratch databases: fresh apply, up/down/up round trips, the
+        /// schema.sql snapshot, immutability against main, and baselining from schema.sql.
+        cmd migrate-check {
+            /// Migrations to check (default: migrations/).
+            optional --source dir: PathBuf
+            /// The schema snapshot (default: schema.sql).
+            optional --schema file: PathBuf
+            /// The git ref whose migrations must not change (default: origin/main, else main).
+            optional --against git_ref: String
+            /// Run one check only: fresh, round-trip, snapshot, immutability or baseline.
+            optional --only check: String
+        }
+        /// Rewrite schema.sql: the normalized schema after every migration.
+        cmd schema-dump {
+            /// Migrations to apply (default: migrations/).
+            optional --source dir: PathBuf
+            /// Where to write (default: schema.sql).
+            optional --schema file: PathBuf
+        }
+        /// Lint new and changed up migrations with squawk (installed under target/tools/).
+        cmd migrate-lint {
+            /// Migrations to lint (default: migrations/).
+            optional --source dir: PathBuf
+            /// Lint every up migration, not only new and changed ones.
+            optional --all
+            /// The git ref to compare with (default: origin/main, else main).
+            optional --against git_ref: String
+        }
+        /// Everything CI runs, in order, stopping at the first failure: fmt, clippy,
+        /// sqlx-check, migrate-lint, migrate-check, test.
+        cmd ci {}
         /// Regenerate .sqlx/, the offline query data, from a freshly migrated scratch database.
         cmd sqlx-prepare {}
         /// Fail, naming the queries, when .sqlx/ is stale, incomplete or has leftovers.
@@ -87,6 +118,10 @@ pub enum XtaskCmd {
     DbDown(DbDown),
     DbReset(DbReset),
     Up(Up),
+    MigrateCheck(MigrateCheck),
+    SchemaDump(SchemaDump),
+    MigrateLint(MigrateLint),
+    Ci(Ci),
     SqlxPrepare(SqlxPrepare),
     SqlxCheck(SqlxCheck),
     Test(Test),
@@ -135,6 +170,30 @@ pub struct DbReset {
 pub struct Up {
     pub workers: Option<u32>,
 }
+
+#[derive(Debug)]
+pub struct MigrateCheck {
+    pub source: Option<PathBuf>,
+    pub schema: Option<PathBuf>,
+    pub against: Option<String>,
+    pub only: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct SchemaDump {
+    pub source: Option<PathBuf>,
+    pub schema: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct MigrateLint {
+    pub source: Option<PathBuf>,
+    pub all: bool,
+    pub against: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Ci;
 
 #[derive(Debug)]
 pub struct SqlxPrepare;

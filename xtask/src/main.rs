@@ -3,11 +3,16 @@
 //! One module per command; `flags.rs` declares them all. Every external command is echoed
 //! before it runs. Database URLs travel in environment variables, never on a command line.
 
+mod ci;
 mod db;
 mod flags;
+mod git;
 mod migrate;
+mod migrate_check;
 mod migrate_create;
+mod migrate_lint;
 mod pg_url;
+mod schema;
 mod scratch;
 mod sqlx_data;
 mod stack;
@@ -50,6 +55,10 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::XtaskCmd::DbDown(cmd) => cmd.run(sh),
         flags::XtaskCmd::DbReset(cmd) => cmd.run(sh),
         flags::XtaskCmd::Up(cmd) => cmd.run(sh),
+        flags::XtaskCmd::MigrateCheck(cmd) => cmd.run(sh),
+        flags::XtaskCmd::SchemaDump(cmd) => cmd.run(sh),
+        flags::XtaskCmd::MigrateLint(cmd) => cmd.run(sh),
+        flags::XtaskCmd::Ci(cmd) => cmd.run(sh),
         flags::XtaskCmd::SqlxPrepare(cmd) => cmd.run(sh),
         flags::XtaskCmd::SqlxCheck(cmd) => cmd.run(sh),
         flags::XtaskCmd::Test(cmd) => cmd.run(sh),

@@ -1,11 +1,14 @@
 //! `migrate-up`, `migrate-down`, `migrate-current`, `migrate-status`: the app's own `migrate`
 //! binary on the development database, so development runs the code production runs.
 
-use std::path::PathBuf;
+use std::{
+    path::{Path, PathBuf},
+    process::Output,
+};
 
 use xshell::{Shell, cmd};
 
-use crate::{db::DevDatabase, flags, target_dir};
+use crate::{db::DevDatabase, flags, pg_url::PgUrl, target_dir};
 
 /// Builds the app's binaries (cargo skips this when nothing changed).
 pub fn build_app(sh: &Shell) -> anyhow::Result<()> {
@@ -26,6 +29,35 @@ pub fn run(sh: &Shell, db: &DevDatabase, args: &[&str]) -> anyhow::Result<()> {
         .env("DATABASE_URL", db.runtime.to_string())
         .run()?;
     Ok(())
+}
+
+/// Runs `migrate --source SOURCE ARGS` on `url` (a scratch database), returning what it said.
+pub fn on(sh: &Shell, url: &PgUrl, source: &Path, args: &[&str]) -> anyhow::Result<Output> {
+    let migrate = app_binary("migrate");
+    eprintln!(
+        "$ migrate --source {} {}  ({})",
+        source.display(),
+        args.join(" "),
+        url.redacted()
+    );
+    Ok(cmd!(sh, "{migrate} --source {source} {args...}")
+        .env("MIGRATION_DATABASE_URL", url.to_string())
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .quiet()
+        .ignore_status()
+        .output()?)
+}
+
+/// `output` if it succeeded, else an error carrying what it printed.
+pub fn require(output: Output, what: &str) -> anyhow::Result<Output> {
+    if output.status.success() {
+        return Ok(output);
+    }
+    anyhow::bail!(
+        "{what} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr).trim_end()
+    )
 }
 
 impl flags::MigrateUp {

@@ -215,3 +215,66 @@ fn walk(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_names_missing_stale_and_leftover_queries() {
+        let base = std::env::temp_dir().join(format!("sqlx-compare-{}", std::process::id()));
+        let (committed, fresh) = (base.join("committed"), base.join("fresh"));
+        for dir in [&committed, &fresh] {
+            fs::create_dir_all(dir).unwrap();
+        }
+        let data = |query: &str, nullable: bool| {
+            format!(
+                "{{\n  \"db_name\": \"PostgreSQL\",\n  \"query\": \"{query}\",\n  \"nullable\": [{nullable}]\n}}"
+            )
+        };
+        fs::write(committed.join("query-same.json"), data("SELECT 1", false)).unwrap();
+        fs::write(fresh.join("query-same.json"), data("SELECT 1", false)).unwrap();
+        fs::write(
+            committed.join("query-stale.json"),
+            data("SELECT name FROM t", false),
+        )
+        .unwrap();
+        fs::write(
+            fresh.join("query-stale.json"),
+            data("SELECT name FROM t", true),
+        )
+        .unwrap();
+        fs::write(
+            fresh.join("query-new.json"),
+            data("SELECT id\\n FROM jobs", false),
+        )
+        .unwrap();
+        fs::write(
+            committed.join("query-old.json"),
+            data("DELETE FROM gone", false),
+        )
+        .unwrap();
+
+        let diff = compare(&committed, &fresh).unwrap();
+        fs::remove_dir_all(&base).unwrap();
+        assert_eq!(
+            diff.missing,
+            [(
+                "query-new.json".to_owned(),
+                "SELECT id FROM jobs".to_owned()
+            )]
+        );
+        assert_eq!(
+            diff.stale,
+            [(
+                "query-stale.json".to_owned(),
+                "SELECT name FROM t".to_owned()
+            )]
+        );
+        assert_eq!(
+            diff.leftover,
+            [("query-old.json".to_owned(), "DELETE FROM gone".to_owned())]
+        );
+        assert!(!diff.is_clean());
+    }
+}

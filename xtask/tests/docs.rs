@@ -17,14 +17,26 @@ fn the_readme_shows_ops_roles_sql_verbatim() {
 }
 
 #[test]
-fn the_readme_names_the_two_commands_ci_runs() {
+fn ci_runs_the_readme_s_test_command_last() {
     let readme = read("README.md");
-    let ci = read(".ci/run");
-    for command in ["cargo xtask up", "cargo xtask test"] {
+    for command in ["cargo xtask up", "cargo xtask test", "cargo xtask ci"] {
         assert!(readme.contains(command), "README.md lacks `{command}`");
     }
     assert!(
-        ci.contains("cargo xtask test"),
-        ".ci/run must run the README's test command"
+        read(".ci/run").contains("\ncargo xtask ci\n"),
+        ".ci/run must run `cargo xtask ci`"
+    );
+    assert!(
+        read(".github/workflows/ci.yml").contains("cargo xtask ci"),
+        "the workflow must run `cargo xtask ci`"
+    );
+    let steps = read("xtask/src/ci.rs");
+    let last = steps
+        .lines()
+        .rfind(|l| l.trim_start().starts_with("(\""))
+        .unwrap_or_default();
+    assert!(
+        last.contains("(\"test\", |sh| flags::Test"),
+        "the last CI step must be the test command: {last}"
     );
 }

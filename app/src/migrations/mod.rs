@@ -6,6 +6,7 @@
 //! the `migrate` binary only.
 
 mod checks;
+mod claims;
 mod history;
 mod source;
 pub mod sql_text;
@@ -14,6 +15,7 @@ mod status;
 use std::path::PathBuf;
 
 pub use checks::{FileProblem, FileProblems};
+pub use claims::claimed_tables;
 pub use history::{AppliedMigration, HISTORY_TABLE, history_table_exists, read_history};
 pub use source::{FileName, Role};
 pub use status::{State, StatusEntry, StatusReport};

@@ -95,6 +95,63 @@ pub fn statements(sql: &str) -> Vec<Statement<'_>> {
     out
 }
 
+/// The words of one statement, comments skipped: identifiers and keywords as written
+/// (qualified names such as `app."Users"` kept whole), quoted identifiers with their quotes,
+/// and every other character on its own. String literals are dropped.
+pub fn words(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let mut words: Vec<String> = Vec::new();
+    let mut i = 0;
+    let mut joins_previous = false; // the last word ended with `.`: the next part belongs to it
+    while i < bytes.len() {
+        let c = bytes[i];
+        let start = i;
+        match c {
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                i = find_byte(b'\n', bytes, i).unwrap_or(bytes.len());
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = skip_block_comment(bytes, i);
+                continue;
+            }
+            c if c.is_ascii_whitespace() => {
+                i += 1;
+                joins_previous = false;
+                continue;
+            }
+            b'\'' => {
+                i = skip_quoted(bytes, i, b'\'', false);
+                continue;
+            }
+            b'$' if dollar_tag(bytes, i).is_some() => {
+                i = skip_dollar_quoted(bytes, i, dollar_tag(bytes, i).unwrap_or(1));
+                continue;
+            }
+            b'"' => i = skip_quoted(bytes, i, b'"', false),
+            c if is_ident_start(c) => {
+                i = (i..bytes.len())
+                    .find(|&j| !is_ident_byte(bytes[j]))
+                    .unwrap_or(bytes.len());
+            }
+            b'.' if !words.is_empty() => {
+                words.last_mut().expect("checked").push('.');
+                joins_previous = true;
+                i += 1;
+                continue;
+            }
+            _ => i += 1,
+        }
+        let word = &text[start..i];
+        match words.last_mut() {
+            Some(last) if joins_previous && (c == b'"' || is_ident_start(c)) => last.push_str(word),
+            _ => words.push(word.to_owned()),
+        }
+        joins_previous = false;
+    }
+    words
+}
+
 fn statement(sql: &str, first: usize, end: usize, keywords: Vec<String>) -> Statement<'_> {
     Statement {
         text: sql[first..end].trim_end(),
@@ -230,6 +287,27 @@ mod tests {
         assert_eq!(stmts[0].line, 3);
         assert_eq!(stmts[1].keywords, ["COMMIT"]);
         assert_eq!(stmts[1].line, 4);
+    }
+
+    #[test]
+    fn words_keep_qualified_and_quoted_names_whole() {
+        assert_eq!(
+            words("ALTER TABLE app.\"Users\" /* c */ RENAME TO people; -- x"),
+            [
+                "ALTER",
+                "TABLE",
+                "app.\"Users\"",
+                "RENAME",
+                "TO",
+                "people",
+                ";"
+            ]
+        );
+        assert_eq!(words("DROP TABLE a , b"), ["DROP", "TABLE", "a", ",", "b"]);
+        assert_eq!(
+            words("INSERT INTO t VALUES ('a b')"),
+            ["INSERT", "INTO", "t", "VALUES", "(", ")"]
+        );
     }
 
     #[test]

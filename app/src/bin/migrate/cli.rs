@@ -68,6 +68,19 @@ pub enum Command {
     },
     /// Exit 0 only when the database holds exactly this build's migrations, unmodified.
     Verify,
+    /// Record migrations as applied without running them, for a database that already has
+    /// their schema (made before migrations were used, or loaded from schema.sql).
+    Baseline(BaselineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Record up to this version (default: all of this build's migrations).
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<i64>,
+    /// Proceed although the history table already has rows (only missing ones are added).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

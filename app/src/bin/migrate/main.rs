@@ -4,6 +4,7 @@
 //! holds the migration lock while it changes anything. Every failure prints one line per
 //! problem, exits non-zero and leaves the database as it was.
 
+mod baseline;
 mod batch;
 mod cli;
 mod connect;
@@ -58,8 +59,10 @@ async fn run(cli: Cli) -> Result<()> {
     };
     let settings = DatabaseSettings::for_migrations()?;
     let mut conn = connect::connect(&settings, cli.options.connect_timeout).await?;
-    if matches!(cli.command, Command::Up(_) | Command::Down(_))
-        && let Err(refused) = connect::ensure_direct_session(&mut conn, &settings).await
+    if matches!(
+        cli.command,
+        Command::Up(_) | Command::Down(_) | Command::Baseline(_)
+    ) && let Err(refused) = connect::ensure_direct_session(&mut conn, &settings).await
     {
         let _ = conn.close().await;
         return Err(refused);
@@ -71,6 +74,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Current => inspect::current(&mut conn, &set).await,
         Command::Status { json } => inspect::status(&mut conn, &set, *json).await,
         Command::Verify => inspect::verify(&mut conn, &set).await,
+        Command::Baseline(args) => baseline::baseline(&mut conn, &set, args, options).await,
     };
     // Closing the session releases the migration lock on every path, errors included.
     let _ = conn.close().await;

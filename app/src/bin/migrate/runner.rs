@@ -166,7 +166,7 @@ impl Runner<'_> {
             .map_err(|e| {
                 Failure::new(format!(
                     "{} ran, but recording it in the history table failed: {e}; \
-                     the change is in place: record it with `migrate baseline --to {}` or undo it by hand",
+                     the change is in place: record it with `migrate baseline --force --to {}` or undo it by hand",
                     migration.label(),
                     migration.version
                 ))
@@ -175,12 +175,8 @@ impl Runner<'_> {
         Ok(elapsed)
     }
 
-    /// Wakes the api and workers waiting at the schema gate (they also poll, slowly).
     pub async fn announce(&mut self) -> Result<()> {
-        self.conn
-            .execute(AssertSqlSafe(format!("NOTIFY {SCHEMA_CHANGED_CHANNEL}")))
-            .await?;
-        Ok(())
+        announce(self.conn).await
     }
 
     fn bookkeeping(&self, step: Step<'_>, execution_time: &str) -> String {
@@ -318,6 +314,13 @@ impl Runner<'_> {
     fn path(&self, script: &Script) -> String {
         self.set.origin().path_of(&script.file)
     }
+}
+
+/// Wakes the api and workers waiting at the schema gate (they also poll, slowly).
+pub async fn announce(conn: &mut PgConnection) -> Result<()> {
+    conn.execute(AssertSqlSafe(format!("NOTIFY {SCHEMA_CHANGED_CHANNEL}")))
+        .await?;
+    Ok(())
 }
 
 fn describe_steps(steps: &[Step<'_>]) -> String {

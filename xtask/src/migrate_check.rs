@@ -1,0 +1,288 @@
+//! `migrate-check`: what must hold for every migration before it merges, proven on scratch
+//! databases with the app's own `migrate`:
+//!
+//! - fresh: every migration applies to an empty database;
+//! - round-trip: for each migration with a down file, up → down → up, and the schema after the
+//!   down equals the schema before the up (a down that forgets an index is named);
+//! - snapshot: `schema.sql` is the schema after every migration (`schema-dump` rewrites it);
+//! - immutability: no migration that is on main has changed or disappeared;
+//! - baseline: a database loaded from `schema.sql`, then `migrate baseline`, needs no `up` and
+//!   passes `verify`.
+
+use std::{fs, path::Path};
+
+use anyhow::bail;
+use xshell::{Shell, cmd};
+
+use crate::{
+    db::DevDatabase,
+    flags, git, migrate,
+    schema::{self, catalog, diff},
+    scratch::ScratchDb,
+};
+
+const CHECKS: [&str; 5] = [
+    "fresh",
+    "round-trip",
+    "snapshot",
+    "immutability",
+    "baseline",
+];
+
+impl flags::MigrateCheck {
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let source = self
+            .source
+            .unwrap_or_else(|| crate::project_root().join("migrations"));
+        let snapshot = self.schema.unwrap_or_else(schema::default_path);
+        if let Some(only) = &self.only
+            && !CHECKS.contains(&only.as_str())
+        {
+            bail!("--only {only:?}: the checks are {}", CHECKS.join(", "));
+        }
+        let wants = |check: &str| self.only.as_deref().is_none_or(|only| only == check);
+        let db = DevDatabase::ensure(sh)?;
+        migrate::build_app(sh)?;
+
+        let mut failed = Vec::new();
+        let mut report = |check: &str, outcome: anyhow::Result<String>| match outcome {
+            Ok(detail) => eprintln!("migrate-check: {check:<12} ok{detail}"),
+            Err(e) => {
+                eprintln!(
+                    "migrate-check: {check:<12} FAILED\n{}",
+                    indent(&format!("{e:#}"))
+                );
+                failed.push(check.to_owned());
+            }
+        };
+        if wants("fresh") || wants("snapshot") {
+            let fresh = fresh(sh, &db, &source);
+            match fresh {
+                Ok(dump) => {
+                    if wants("fresh") {
+                        report("fresh", Ok(String::new()));
+                    }
+                    if wants("snapshot") {
+                        report("snapshot", compare_snapshot(&dump, &snapshot));
+                    }
+                }
+                Err(e) => report("fresh", Err(e)),
+            }
+        }
+        if wants("round-trip") {
+            report("round-trip", round_trip(sh, &db, &source));
+        }
+        if wants("immutability") {
+            report(
+                "immutability",
+                immutability(sh, &source, self.against.as_deref()),
+            );
+        }
+        if wants("baseline") {
+            report("baseline", baseline(sh, &db, &source, &snapshot));
+        }
+        if !failed.is_empty() {
+            bail!("migrate-check failed: {}", failed.join(", "));
+        }
+        Ok(())
+    }
+}
+
+/// Applies everything to an empty database; returns its schema dump.
+fn fresh(sh: &Shell, db: &DevDatabase, source: &Path) -> anyhow::Result<String> {
+    let scratch = ScratchDb::create(sh, db, "fresh")?;
+    migrate::require(
+        migrate::on(sh, &scratch.url, source, &["up"])?,
+        "migrate up on an empty database",
+    )?;
+    schema::dump(sh, db, &scratch.url)
+}
+
+fn compare_snapshot(dump: &str, snapshot: &Path) -> anyhow::Result<String> {
+    let committed = fs::read_to_string(snapshot).unwrap_or_default();
+    if committed == dump {
+        return Ok(String::new());
+    }
+    let (old, new): (Vec<&str>, Vec<&str>) = (committed.lines().collect(), dump.lines().collect());
+    let changed: Vec<String> = old
+        .iter()
+        .filter(|l| !new.contains(l))
+        .map(|l| format!("- {l}"))
+        .chain(
+            new.iter()
+                .filter(|l| !old.contains(l))
+                .map(|l| format!("+ {l}")),
+        )
+        .take(20)
+        .collect();
+    bail!(
+        "{} is stale (- in the file, + after the migrations):\n{}\nrun `cargo xtask schema-dump` and commit the file",
+        snapshot.display(),
+        changed.join("\n")
+    )
+}
+
+fn round_trip(sh: &Shell, db: &DevDatabase, source: &Path) -> anyhow::Result<String> {
+    let scratch = ScratchDb::create(sh, db, "roundtrip")?;
+    let mut problems = Vec::new();
+    let mut irreversible = Vec::new();
+    for (version, name, reversible) in up_files(source)? {
+        let label = format!("{version}_{name}");
+        let before = catalog(sh, db, &scratch.url)?;
+        let to = version.to_string();
+        migrate::require(
+            migrate::on(sh, &scratch.url, source, &["up", "--to", &to])?,
+            &format!("applying {label}"),
+        )?;
+        if !reversible {
+            irreversible.push(label);
+            continue;
+        }
+        let down = migrate::on(sh, &scratch.url, source, &["down"])?;
+        if !down.status.success() {
+            problems.push(format!(
+                "{label}: its down failed:\n{}",
+                indent(String::from_utf8_lossy(&down.stderr).trim_end())
+            ));
+        } else {
+            let after = catalog(sh, db, &scratch.url)?;
+            let difference = diff(&before, &after);
+            if !difference.is_empty() {
+                problems.push(format!(
+                    "{label}: after its down the schema differs from before its up \
+                     (- missing now, + left behind):\n{}",
+                    indent(&difference.join("\n"))
+                ));
+            }
+        }
+        // Continue from the migrated state whatever the down did.
+        let again = migrate::on(sh, &scratch.url, source, &["up", "--to", &to])?;
+        if !again.status.success() && problems.is_empty() {
+            problems.push(format!("{label}: applying it again after its down failed"));
+        }
+        if !again.status.success() {
+            break;
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{}", problems.join("\n"));
+    }
+    Ok(if irreversible.is_empty() {
+        String::new()
+    } else {
+        format!(" (irreversible, no down file: {})", irreversible.join(", "))
+    })
+}
+
+fn immutability(sh: &Shell, source: &Path, against: Option<&str>) -> anyhow::Result<String> {
+    let base = match git::base(sh, source, against)? {
+        Ok(base) => base,
+        Err(why) if against.is_none() => {
+            return Ok(format!(
+                " (skipped: {why}; deployed databases still catch edits by checksum)"
+            ));
+        }
+        Err(why) => bail!("{why}"),
+    };
+    let touched: Vec<String> = git::changes(sh, &base)?
+        .into_iter()
+        .filter_map(|(status, path)| match status {
+            'M' | 'T' => Some(format!(
+                "{path} changed after it landed on {}",
+                base.git_ref
+            )),
+            'D' => Some(format!(
+                "{path} was deleted after it landed on {}",
+                base.git_ref
+            )),
+            _ => None,
+        })
+        .collect();
+    if !touched.is_empty() {
+        bail!(
+            "{}\nmigrations on {} may have run anywhere: restore them (git checkout {} -- <file>) and put \
+             the change in a new migration (cargo xtask migrate-create NAME)",
+            touched.join("\n"),
+            base.git_ref,
+            base.git_ref
+        );
+    }
+    Ok(format!(" (against {})", base.git_ref))
+}
+
+fn baseline(
+    sh: &Shell,
+    db: &DevDatabase,
+    source: &Path,
+    snapshot: &Path,
+) -> anyhow::Result<String> {
+    let scratch = ScratchDb::create(sh, db, "baseline")?;
+    let psql = db.tool("psql");
+    eprintln!(
+        "$ psql -f {}  ({})",
+        snapshot.display(),
+        scratch.url.redacted()
+    );
+    let mut load = cmd!(sh, "{psql} -X -q -v ON_ERROR_STOP=1 -f {snapshot}")
+        .quiet()
+        .env("PGOPTIONS", "-c client_min_messages=warning");
+    for (key, value) in scratch.url.libpq_env() {
+        load = load.env(key, value);
+    }
+    let loaded = load.ignore_status().output()?;
+    if !loaded.status.success() {
+        bail!(
+            "{} does not load into an empty database:\n{}",
+            snapshot.display(),
+            indent(String::from_utf8_lossy(&loaded.stderr).trim_end())
+        );
+    }
+    migrate::require(
+        migrate::on(sh, &scratch.url, source, &["baseline"])?,
+        "migrate baseline",
+    )?;
+    let up = migrate::require(
+        migrate::on(sh, &scratch.url, source, &["up", "--dry-run"])?,
+        "migrate up --dry-run",
+    )?;
+    let pending = String::from_utf8_lossy(&up.stdout);
+    if !pending.trim().ends_with("nothing to do") {
+        bail!(
+            "after baselining from {}, migrate up would still run:\n{}",
+            snapshot.display(),
+            indent(pending.trim())
+        );
+    }
+    migrate::require(
+        migrate::on(sh, &scratch.url, source, &["verify"])?,
+        "migrate verify",
+    )?;
+    Ok(String::new())
+}
+
+/// `(version, name, has a down file)` of each up (or single-file) migration, oldest first.
+fn up_files(source: &Path) -> anyhow::Result<Vec<(i64, String, bool)>> {
+    let names: Vec<String> = fs::read_dir(source)?
+        .map(|e| Ok(e?.file_name().to_string_lossy().into_owned()))
+        .collect::<anyhow::Result<_>>()?;
+    let mut ups: Vec<(i64, String, bool)> = names
+        .iter()
+        .filter_map(|file| {
+            let stem = file
+                .strip_suffix(".up.sql")
+                .or_else(|| file.strip_suffix(".sql").filter(|s| !s.ends_with(".down")))?;
+            let (version, name) = stem.split_once('_')?;
+            let reversible = names.contains(&format!("{stem}.down.sql"));
+            Some((version.parse().ok()?, name.to_owned(), reversible))
+        })
+        .collect();
+    ups.sort();
+    Ok(ups)
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

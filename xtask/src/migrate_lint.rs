@@ -1,0 +1,241 @@
+//! `migrate-lint`: squawk (a maintained PostgreSQL migration linter, pinned, installed under
+//! `target/tools/`) on new and changed up migrations, for changes that break running clients
+//! or lock busy tables: dropped or renamed columns and tables, NOT NULL without a default,
+//! type changes, indexes built without CONCURRENTLY on existing tables, and more.
+//!
+//! An intentional one is allowed with a marker and a reason, on the line before the statement:
+//! `-- squawk-ignore ban-drop-column: column unused since release 12`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use xshell::{Shell, cmd};
+
+use crate::{flags, git, project_root, target_dir};
+
+const SQUAWK_VERSION: &str = "2.70.0";
+const PG_VERSION: &str = "15";
+
+/// Rules left out, and why.
+const EXCLUDED: &[(&str, &str)] = &[
+    (
+        "require-lock-timeout",
+        "migrate sets lock_timeout for every migration (--lock-timeout)",
+    ),
+    (
+        "require-statement-timeout",
+        "migrate sets statement_timeout when asked (--statement-timeout)",
+    ),
+    (
+        "prefer-robust-stmts",
+        "each migration runs once and atomically; IF NOT EXISTS would record the INVALID index a failed \
+         CREATE INDEX CONCURRENTLY leaves as applied",
+    ),
+    (
+        "prefer-bigint-over-int",
+        "a style choice, not a deployment hazard",
+    ),
+];
+
+/// A reason shorter than this is not a reason.
+const MIN_REASON: usize = 10;
+
+impl flags::MigrateLint {
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let source = self
+            .source
+            .unwrap_or_else(|| project_root().join("migrations"));
+        let files = if self.all {
+            up_files(&source)?
+        } else {
+            match git::base(sh, &source, self.against.as_deref())? {
+                Ok(base) => {
+                    let changed: Vec<PathBuf> = git::changes(sh, &base)?
+                        .into_iter()
+                        .filter(|(status, _)| matches!(status, 'A' | 'M' | 'T' | '?'))
+                        .map(|(_, path)| base.top.join(path))
+                        .filter(|path| is_up_file(path))
+                        .collect();
+                    if changed.is_empty() {
+                        eprintln!(
+                            "migrate-lint: no new or changed up migrations against {}",
+                            base.git_ref
+                        );
+                        return Ok(());
+                    }
+                    changed
+                }
+                Err(why) if self.against.is_none() => {
+                    eprintln!("migrate-lint: {why}; linting every up migration");
+                    up_files(&source)?
+                }
+                Err(why) => bail!("{why}"),
+            }
+        };
+        let squawk = install(sh)?;
+        let mut findings = Vec::new();
+        for file in &files {
+            findings.extend(lint(sh, &squawk, file)?);
+        }
+        if !findings.is_empty() {
+            for finding in &findings {
+                eprintln!("{finding}");
+            }
+            bail!(
+                "migrate-lint: {} finding(s) in {} file(s). Make the change safe, or, when it is intended, \
+                 put `-- squawk-ignore <rule>: <reason>` on the line before the statement",
+                findings.len(),
+                files.len()
+            );
+        }
+        eprintln!("migrate-lint: {} file(s) clean", files.len());
+        Ok(())
+    }
+}
+
+/// The findings for one file: missing reasons first, then squawk's, with 1-based lines.
+fn lint(sh: &Shell, squawk: &Path, file: &Path) -> anyhow::Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let shown = file
+        .strip_prefix(project_root())
+        .unwrap_or(file)
+        .display()
+        .to_string();
+    let (for_squawk, mut findings) = strip_reasons(&text, &shown);
+    let excluded = EXCLUDED
+        .iter()
+        .map(|(rule, _)| *rule)
+        .collect::<Vec<_>>()
+        .join(",");
+    let transaction = (!text.starts_with("-- no-transaction")).then_some("--assume-in-transaction");
+    eprintln!("$ squawk {shown}");
+    let output = cmd!(
+        sh,
+        "{squawk} --stdin-filepath {shown} --pg-version {PG_VERSION} --exclude {excluded} {transaction...} --reporter gcc"
+    )
+    .stdin(for_squawk)
+    .quiet()
+    .ignore_status()
+    .output()?;
+    // `path:line:column: warning: rule message`, lines counted from 0.
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let mut parts = line.splitn(4, ':');
+        match (
+            parts.next(),
+            parts.next().and_then(|l| l.trim().parse::<usize>().ok()),
+            parts.next(),
+            parts.next(),
+        ) {
+            (Some(path), Some(number), Some(_), Some(rest)) => {
+                findings.push(format!(
+                    "{path}:{}: {}",
+                    number + 1,
+                    rest.trim().trim_start_matches("warning: ")
+                ));
+            }
+            _ if !line.trim().is_empty() => findings.push(format!("{shown}: {line}")),
+            _ => {}
+        }
+    }
+    if findings.is_empty() && !output.status.success() {
+        bail!(
+            "squawk failed on {shown}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(findings)
+}
+
+/// squawk knows `-- squawk-ignore rule` but not the reason this project requires after it:
+/// returns the text with reasons removed (lines kept in place), and a finding for each marker
+/// that has none.
+fn strip_reasons(text: &str, shown: &str) -> (String, Vec<String>) {
+    let mut findings = Vec::new();
+    let lines: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let Some(at) = line.find("squawk-ignore") else {
+                return line.to_owned();
+            };
+            let marker = &line[at + "squawk-ignore".len()..];
+            let (rules, reason) = marker.split_once(':').unwrap_or((marker, ""));
+            if reason.trim().len() < MIN_REASON {
+                findings.push(format!(
+                    "{shown}:{}: `squawk-ignore{}` needs a reason: `-- squawk-ignore {}: <why this is safe here>`",
+                    i + 1,
+                    rules.trim_end(),
+                    rules.trim()
+                ));
+            }
+            format!("{}squawk-ignore {}", &line[..at], rules.trim())
+        })
+        .collect();
+    (lines.join("\n") + "\n", findings)
+}
+
+fn is_up_file(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.ends_with(".sql") && !name.ends_with(".down.sql")
+}
+
+fn up_files(source: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(source)?
+        .map(|e| Ok(e?.path()))
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|p| is_up_file(p))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// squawk-cli from PyPI, pinned, into `target/tools/` (once).
+fn install(sh: &Shell) -> anyhow::Result<PathBuf> {
+    let dir = target_dir()
+        .join("tools")
+        .join(format!("squawk-{SQUAWK_VERSION}"));
+    let binary = dir.join("bin").join("squawk");
+    if binary.exists() {
+        return Ok(binary);
+    }
+    let package = format!("squawk-cli=={SQUAWK_VERSION}");
+    cmd!(
+        sh,
+        "python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target {dir} {package}"
+    )
+    .run()
+    .context("installing squawk-cli needs Python 3 with pip (Debian/Ubuntu: apt install python3-pip)")?;
+    if !binary.exists() {
+        bail!(
+            "pip installed squawk-cli, but {} is missing",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_reasons;
+
+    #[test]
+    fn reasons_are_required_and_hidden_from_squawk() {
+        let text = "-- squawk-ignore ban-drop-column: column unused since release 12\nALTER TABLE t DROP COLUMN c;\n\
+                    -- squawk-ignore renaming-column\nALTER TABLE t RENAME COLUMN a TO b;\n";
+        let (for_squawk, findings) = strip_reasons(text, "m.up.sql");
+        assert_eq!(
+            for_squawk,
+            "-- squawk-ignore ban-drop-column\nALTER TABLE t DROP COLUMN c;\n-- squawk-ignore renaming-column\nALTER TABLE t RENAME COLUMN a TO b;\n"
+        );
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(
+            findings[0].starts_with("m.up.sql:3: `squawk-ignore renaming-column` needs a reason"),
+            "{findings:?}"
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! The schema of a database, two ways: `schema.sql` (a normalized `pg_dump`, for people to
+//! read in reviews) and a catalog description (one line per object, for fast comparisons).
+//! Both leave out sqlx's history table.
+
+use std::{collections::BTreeSet, path::PathBuf};
+
+use anyhow::Context;
+use xshell::{Shell, cmd};
+
+use crate::{db::DevDatabase, flags, migrate, pg_url::PgUrl, project_root, scratch::ScratchDb};
+
+const HEADER: &str = "-- The schema after every migration, written by `cargo xtask schema-dump`: do not edit.\n\
+                      -- `cargo xtask migrate-check` fails when it is stale.\n\n";
+
+impl flags::SchemaDump {
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let source = self
+            .source
+            .unwrap_or_else(|| project_root().join("migrations"));
+        let target = self
+            .schema
+            .unwrap_or_else(|| project_root().join("schema.sql"));
+        let db = DevDatabase::ensure(sh)?;
+        migrate::build_app(sh)?;
+        let scratch = ScratchDb::create(sh, &db, "dump")?;
+        migrate::require(
+            migrate::on(sh, &scratch.url, &source, &["up"])?,
+            "migrate up",
+        )?;
+        std::fs::write(&target, dump(sh, &db, &scratch.url)?)
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        eprintln!("wrote {}", target.display());
+        Ok(())
+    }
+}
+
+/// The normalized `pg_dump --schema-only` of `url`, as `schema.sql` holds it.
+pub fn dump(sh: &Shell, db: &DevDatabase, url: &PgUrl) -> anyhow::Result<String> {
+    let pg_dump = db.tool("pg_dump");
+    eprintln!("$ pg_dump --schema-only ({})", url.redacted());
+    let mut command = cmd!(
+        sh,
+        "{pg_dump} --schema-only --no-owner --no-privileges --no-tablespaces --exclude-table=_sqlx_migrations"
+    )
+    .quiet();
+    for (key, value) in url.libpq_env() {
+        command = command.env(key, value);
+    }
+    Ok(normalize(&command.read().context("pg_dump failed")?))
+}
+
+/// Drops what varies between dumps of the same schema: comments, session settings, psql's
+/// per-dump `\restrict` keys, runs of blank lines.
+fn normalize(dump: &str) -> String {
+    let mut out = String::from(HEADER);
+    let mut blank = true;
+    for line in dump.lines() {
+        let noise = line.starts_with("--")
+            || line.starts_with("SET ")
+            || line.starts_with("SELECT pg_catalog.set_config")
+            || line.starts_with("\\restrict")
+            || line.starts_with("\\unrestrict");
+        if noise || (line.trim().is_empty() && blank) {
+            continue;
+        }
+        blank = line.trim().is_empty();
+        out.push_str(line);
+        out.push('\n');
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+/// One line per schema object of `url` (relations, columns, constraints, indexes, views,
+/// functions, triggers, types, extensions), sorted.
+pub fn catalog(sh: &Shell, db: &DevDatabase, url: &PgUrl) -> anyhow::Result<BTreeSet<String>> {
+    let psql = db.tool("psql");
+    let mut command = cmd!(sh, "{psql} -X -q -t -A -v ON_ERROR_STOP=1 -c {CATALOG}").quiet();
+    for (key, value) in url.libpq_env() {
+        command = command.env(key, value);
+    }
+    Ok(command
+        .read()
+        .context("reading the catalog failed")?
+        .lines()
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Lines only in `before` (`-`) and only in `after` (`+`).
+pub fn diff(before: &BTreeSet<String>, after: &BTreeSet<String>) -> Vec<String> {
+    before
+        .difference(after)
+        .map(|l| format!("- {l}"))
+        .chain(after.difference(before).map(|l| format!("+ {l}")))
+        .collect()
+}
+
+/// The default location of the snapshot.
+pub fn default_path() -> PathBuf {
+    project_root().join("schema.sql")
+}
+
+const CATALOG: &str = r#"
+WITH ns AS (
+    SELECT oid, nspname FROM pg_namespace
+    WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema'
+),
+rel AS (
+    SELECT c.* FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+    WHERE c.relname NOT IN ('_sqlx_migrations', '_sqlx_migrations_pkey')
+)
+SELECT line FROM (
+    SELECT format('schema %I', nspname) FROM ns
+    UNION ALL SELECT format('relation %s %s', relkind, oid::regclass) FROM rel
+    UNION ALL SELECT format('column %s.%I %s%s%s', a.attrelid::regclass, a.attname,
+                            format_type(a.atttypid, a.atttypmod),
+                            CASE WHEN a.attnotnull THEN ' not null' ELSE '' END,
+                            COALESCE(' default ' || pg_get_expr(d.adbin, d.adrelid), ''))
+        FROM pg_attribute a JOIN rel ON rel.oid = a.attrelid
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attnum > 0 AND NOT a.attisdropped AND rel.relkind IN ('r', 'p', 'v', 'm', 'f')
+    UNION ALL SELECT format('constraint %s %I %s', co.conrelid::regclass, co.conname, pg_get_constraintdef(co.oid))
+        FROM pg_constraint co JOIN rel ON rel.oid = co.conrelid
+    UNION ALL SELECT format('index %s', pg_get_indexdef(i.indexrelid))
+        FROM pg_index i JOIN rel ON rel.oid = i.indexrelid
+    UNION ALL SELECT format('view %s %s', oid::regclass, pg_get_viewdef(oid)) FROM rel WHERE relkind IN ('v', 'm')
+    UNION ALL SELECT format('function %s %s', p.oid::regprocedure, md5(pg_get_functiondef(p.oid)))
+        FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace WHERE p.prokind IN ('f', 'p')
+    UNION ALL SELECT format('trigger %s', pg_get_triggerdef(t.oid))
+        FROM pg_trigger t JOIN rel ON rel.oid = t.tgrelid WHERE NOT t.tgisinternal
+    UNION ALL SELECT format('type %s %s %s', t.oid::regtype, t.typtype,
+                            (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid))
+        FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
+        WHERE t.typtype IN ('e', 'd', 'r', 'm')
+    UNION ALL SELECT format('extension %I', extname) FROM pg_extension WHERE extname <> 'plpgsql'
+) AS objects(line)
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizing_drops_what_varies_between_dumps() {
+        let dump = "--\n-- PostgreSQL database dump\n--\n\\restrict abc123\nSET statement_timeout = 0;\n\
+                    SELECT pg_catalog.set_config('search_path', '', false);\n\n\nCREATE TABLE public.t (\n    id integer\n);\n\n\n\\unrestrict abc123\n";
+        assert_eq!(
+            normalize(dump),
+            format!("{HEADER}CREATE TABLE public.t (\n    id integer\n);\n")
+        );
+    }
+
+    #[test]
+    fn diff_names_both_sides() {
+        let before: BTreeSet<String> = ["a".into(), "b".into()].into();
+        let after: BTreeSet<String> = ["b".into(), "c".into()].into();
+        assert_eq!(diff(&before, &after), ["- a", "+ c"]);
+    }
+}
