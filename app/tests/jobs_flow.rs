@@ -11,14 +11,7 @@ use serde_json::{Value, json};
 use support::{
     TestDb, app_command,
     http::{AppProcess, request},
-    run,
 };
-
-async fn migrated_db() -> TestDb {
-    let db = TestDb::new().await;
-    run(db.migrate(None).arg("up")).assert_code(0);
-    db
-}
 
 /// An api on a migrated database, ready to serve.
 async fn api(db: &TestDb) -> AppProcess {
@@ -71,7 +64,7 @@ async fn wait_for_status(addr: SocketAddr, id: i64, status: &str) -> Value {
 
 #[tokio::test]
 async fn a_job_posted_through_http_is_processed_by_a_worker_process() {
-    let db = migrated_db().await;
+    let db = TestDb::migrated().await;
     let api = api(&db).await;
     let _worker = worker(&db, "w1");
     let id = post_job(
@@ -86,7 +79,7 @@ async fn a_job_posted_through_http_is_processed_by_a_worker_process() {
 
 #[tokio::test]
 async fn failed_attempts_are_retried_until_max_attempts() {
-    let db = migrated_db().await;
+    let db = TestDb::migrated().await;
     let api = api(&db).await;
     let _worker = worker(&db, "w1");
     let recovers = post_job(
@@ -112,7 +105,7 @@ async fn failed_attempts_are_retried_until_max_attempts() {
 
 #[tokio::test]
 async fn bad_jobs_are_refused_at_the_door() {
-    let db = migrated_db().await;
+    let db = TestDb::migrated().await;
     let api = api(&db).await;
     for (body, expected) in [
         (json!({"kind": "nope"}), "unknown job kind \"nope\""),
@@ -148,7 +141,7 @@ async fn bad_jobs_are_refused_at_the_door() {
 
 #[tokio::test]
 async fn a_worker_finishes_its_current_job_when_asked_to_stop() {
-    let db = migrated_db().await;
+    let db = TestDb::migrated().await;
     let api = api(&db).await;
     let mut worker = worker(&db, "w1");
     let id = post_job(
@@ -176,7 +169,7 @@ async fn a_worker_finishes_its_current_job_when_asked_to_stop() {
 
 #[tokio::test]
 async fn concurrent_workers_never_run_a_job_twice() {
-    let db = migrated_db().await;
+    let db = TestDb::migrated().await;
     let api = api(&db).await;
     let ids: Vec<i64> = {
         let mut ids = Vec::new();

@@ -163,8 +163,7 @@ async fn an_edited_migration_makes_them_refuse_to_start() {
 
 #[tokio::test]
 async fn failed_history_rows_make_them_refuse_to_start() {
-    let db = TestDb::new().await;
-    run(db.migrate(None).arg("up")).assert_code(0);
+    let db = TestDb::migrated().await;
     let mut conn = db.connect().await;
     sqlx::Executor::execute(&mut conn, "UPDATE _sqlx_migrations SET success = false WHERE version = (SELECT max(version) FROM _sqlx_migrations)")
         .await

@@ -9,6 +9,7 @@
 pub mod http;
 pub mod pgbouncer;
 pub mod roles;
+pub mod template;
 
 use std::{
     path::{Path, PathBuf},
@@ -50,7 +51,21 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// An empty database.
     pub async fn new() -> Self {
+        Self::create(None).await
+    }
+
+    /// A database with every migration of this build applied, copied from a template that is
+    /// built once per set of migrations (see `template.rs`).
+    pub async fn migrated() -> Self {
+        let admin =
+            PgConnectOptions::from_str(&server_url()).expect("TEST_DATABASE_URL is a valid URL");
+        let template = template::ensure(&admin).await;
+        Self::create(Some(&template)).await
+    }
+
+    async fn create(template: Option<&str>) -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -66,9 +81,14 @@ impl TestDb {
         let mut conn = PgConnection::connect_with(&admin.clone().database("postgres"))
             .await
             .expect("cannot connect to the test server");
-        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .await
-            .unwrap();
+        let template = template
+            .map(|t| format!(" TEMPLATE \"{t}\""))
+            .unwrap_or_default();
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE \"{name}\"{template}"
+        )))
+        .await
+        .unwrap();
         let url = with_database(&server_url(), &name);
         Self { name, url, admin }
     }
