@@ -92,6 +92,17 @@ xflags::xflags! {
         cmd sqlx-prepare {}
         /// Fail, naming the queries, when .sqlx/ is stale, incomplete or has leftovers.
         cmd sqlx-check {}
+        /// Measure migrate against its baselines and write BENCHMARKS.md (takes minutes).
+        cmd bench {
+            /// Migration counts to apply (default 100,1000,10000).
+            optional --sizes list: String
+            /// Runs per measurement; medians are reported (default 5).
+            optional --runs n: u32
+            /// Only these figures: apply, herd, traffic, test-setup (comma-separated).
+            optional --only list: String
+            /// Also measure sqlx-cli (installed under target/tools/ on first use: minutes).
+            optional --with-sqlx-cli
+        }
         /// Make sure a database is available, then run the whole test suite against it.
         cmd test {
             /// Passed on to the test runner (e.g. a test name filter).
@@ -124,6 +135,7 @@ pub enum XtaskCmd {
     Ci(Ci),
     SqlxPrepare(SqlxPrepare),
     SqlxCheck(SqlxCheck),
+    Bench(Bench),
     Test(Test),
 }
 
@@ -200,6 +212,14 @@ pub struct SqlxPrepare;
 
 #[derive(Debug)]
 pub struct SqlxCheck;
+
+#[derive(Debug)]
+pub struct Bench {
+    pub sizes: Option<String>,
+    pub runs: Option<u32>,
+    pub only: Option<String>,
+    pub with_sqlx_cli: bool,
+}
 
 #[derive(Debug)]
 pub struct Test {

@@ -3,6 +3,7 @@
 //! One module per command; `flags.rs` declares them all. Every external command is echoed
 //! before it runs. Database URLs travel in environment variables, never on a command line.
 
+mod bench;
 mod ci;
 mod db;
 mod flags;
@@ -59,6 +60,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::XtaskCmd::SchemaDump(cmd) => cmd.run(sh),
         flags::XtaskCmd::MigrateLint(cmd) => cmd.run(sh),
         flags::XtaskCmd::Ci(cmd) => cmd.run(sh),
+        flags::XtaskCmd::Bench(cmd) => cmd.run(sh),
         flags::XtaskCmd::SqlxPrepare(cmd) => cmd.run(sh),
         flags::XtaskCmd::SqlxCheck(cmd) => cmd.run(sh),
         flags::XtaskCmd::Test(cmd) => cmd.run(sh),

@@ -41,7 +41,7 @@ impl flags::MigrateCheck {
             bail!("--only {only:?}: the checks are {}", CHECKS.join(", "));
         }
         let wants = |check: &str| self.only.as_deref().is_none_or(|only| only == check);
-        let db = DevDatabase::ensure(sh)?;
+        let db = DevDatabase::scratch_server(sh)?;
         migrate::build_app(sh)?;
 
         let mut failed = Vec::new();

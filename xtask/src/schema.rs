@@ -20,7 +20,7 @@ impl flags::SchemaDump {
         let target = self
             .schema
             .unwrap_or_else(|| project_root().join("schema.sql"));
-        let db = DevDatabase::ensure(sh)?;
+        let db = DevDatabase::scratch_server(sh)?;
         migrate::build_app(sh)?;
         let scratch = ScratchDb::create(sh, &db, "dump")?;
         migrate::require(

@@ -1,5 +1,7 @@
 //! Scratch databases: created on the development server for one command, dropped afterwards.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use xshell::Shell;
 
 use crate::{
@@ -16,7 +18,12 @@ pub struct ScratchDb<'a> {
 
 impl<'a> ScratchDb<'a> {
     pub fn create(sh: &'a Shell, db: &'a DevDatabase, purpose: &str) -> anyhow::Result<Self> {
-        let name = format!("scratch_{purpose}_{}", std::process::id());
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "scratch_{purpose}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
         db.admin_sql(
             sh,
             &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&name)),

@@ -76,7 +76,7 @@ impl flags::SqlxCheck {
 /// Expands every query macro online against a migrated scratch database; returns the
 /// directory the macros wrote to.
 fn generate(sh: &Shell) -> anyhow::Result<PathBuf> {
-    let db = DevDatabase::ensure(sh)?;
+    let db = DevDatabase::scratch_server(sh)?;
     let scratch = ScratchDb::create(sh, &db, "sqlx")?;
     apply_up_files(sh, &db, &scratch)?;
 

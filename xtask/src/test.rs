@@ -1,5 +1,6 @@
-//! `cargo xtask test`: a database first (as `db-up`), then the whole workspace's tests with
-//! `TEST_DATABASE_URL` pointing at it. Each database test creates and drops its own database.
+//! `cargo xtask test`: a server for scratch databases first, then the whole workspace's tests
+//! with `TEST_DATABASE_URL` pointing at it. Each database test creates and drops its own
+//! database.
 
 use xshell::{Shell, cmd};
 
@@ -21,7 +22,10 @@ impl flags::Test {
                  pooler is refused): apt install pgbouncer, or brew install pgbouncer"
             );
         }
-        let db = DevDatabase::ensure(sh)?;
+        let db = DevDatabase::scratch_server(sh)?;
+        // xtask's own tests drive the app's binaries through `cargo xtask`, which builds them:
+        // build them now, once, rather than inside a test while the others wait for cargo.
+        crate::migrate::build_app(sh)?;
         let args = self.args;
         let nextest = cmd!(sh, "cargo nextest --version")
             .quiet()

@@ -1,9 +1,9 @@
-//! The development database: which server runs it, and the URL each process uses.
-//!
-//! The choice, in order:
-//! 1. `DATABASE_URL` when set (environment or `.env`): used as it is, always;
-//! 2. a Docker engine that answers: the `db` service of docker-compose.yml;
-//! 3. installed PostgreSQL server binaries: a throwaway cluster under `target/`.
+//! The databases `cargo xtask` works with: the development database, and a server for scratch
+//! databases (tests, checks, benchmarks). Which server, in order:
+//! 1. `DATABASE_URL` when set (environment or `.env`): used as it is, always, for both;
+//! 2. a Docker engine that answers: the `db` service of docker-compose.yml, for both;
+//! 3. installed PostgreSQL server binaries: throwaway clusters, one for development under
+//!    `target/dev-postgres/`, one for scratch databases with its data in memory.
 
 mod cluster;
 mod docker;
@@ -13,6 +13,11 @@ use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
 use crate::{flags, pg_url::PgUrl};
+
+const NO_SERVER: &str = "no database available: DATABASE_URL is not set, no Docker engine answers, and no \
+    PostgreSQL server binaries (initdb, pg_ctl) were found. Install one of them (Debian/Ubuntu: \
+    `apt install postgresql`; macOS: `brew install postgresql@16`; or Docker), or set DATABASE_URL \
+    to a server you have";
 
 /// The database the app uses in development.
 pub const APP_DATABASE: &str = "app";
@@ -47,7 +52,35 @@ impl DevDatabase {
         Ok(db)
     }
 
-    /// Finds or starts the server, without looking at the app's database.
+    /// A server where scratch databases may be created and dropped (tests, checks, benches).
+    /// Only `admin` matters.
+    pub fn scratch_server(sh: &Shell) -> anyhow::Result<Self> {
+        if let Some(db) = Self::from_env()? {
+            return Ok(db);
+        }
+        let (server, admin) = if docker::engine_answers(sh) {
+            eprintln!("scratch databases: on docker compose's `db` service");
+            (Server::Docker, docker::up(sh)?)
+        } else if let Some(bin_dir) = cluster::find_server_binaries() {
+            eprintln!(
+                "scratch databases: on a throwaway cluster from {}",
+                bin_dir.display()
+            );
+            let cluster = cluster::Cluster::up(&cluster::SCRATCH, bin_dir)?;
+            let admin = cluster.admin_url();
+            (Server::Cluster(cluster), admin)
+        } else {
+            bail!("{NO_SERVER}")
+        };
+        Ok(Self {
+            server,
+            migrator: admin.clone(),
+            runtime: admin.clone(),
+            admin,
+        })
+    }
+
+    /// Finds or starts the development server, without looking at the app's database.
     fn server(sh: &Shell) -> anyhow::Result<Self> {
         if let Some(db) = Self::from_env()? {
             return Ok(db);
@@ -60,16 +93,11 @@ impl DevDatabase {
                 "database: no DATABASE_URL and no Docker engine; using a throwaway cluster from {}",
                 bin_dir.display()
             );
-            let cluster = cluster::Cluster::up(sh, bin_dir)?;
+            let cluster = cluster::Cluster::up(&cluster::DEV, bin_dir)?;
             let admin = cluster.admin_url();
             (Server::Cluster(cluster), admin)
         } else {
-            bail!(
-                "no database available: DATABASE_URL is not set, no Docker engine answers, and no \
-                 PostgreSQL server binaries (initdb, pg_ctl) were found. Install one of them \
-                 (Debian/Ubuntu: `apt install postgresql`; macOS: `brew install postgresql@16`; or \
-                 Docker), or set DATABASE_URL to a server you have"
-            )
+            bail!("{NO_SERVER}")
         };
         let app = admin.with_database(APP_DATABASE);
         let db = Self {
@@ -232,7 +260,8 @@ impl flags::DbDown {
             );
             return Ok(());
         }
-        let mut stopped = cluster::Cluster::down(sh, self.purge)?;
+        let mut stopped = cluster::Cluster::down(&cluster::DEV, self.purge)?;
+        stopped |= cluster::Cluster::down(&cluster::SCRATCH, self.purge)?;
         if docker::engine_answers(sh) {
             docker::down(sh, self.purge)?;
             stopped = true;
