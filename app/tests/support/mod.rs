@@ -84,8 +84,9 @@ impl TestDb {
         let template = template
             .map(|t| format!(" TEMPLATE \"{t}\""))
             .unwrap_or_default();
+        let strategy = template::copy_strategy(&mut conn).await;
         conn.execute(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE \"{name}\"{template}"
+            "CREATE DATABASE \"{name}\"{template}{strategy}"
         )))
         .await
         .unwrap();
