@@ -19,6 +19,11 @@ use anyhow::{Context, bail};
 
 use crate::{pg_url::PgUrl, project_root, target_dir};
 
+/// A local, throwaway cluster: reachable from this machine only, no durability (fsync off),
+/// room for the herd test's connections and for one transaction creating 10 000 tables.
+const SETTINGS: &str = "listen_addresses = '127.0.0.1'\nunix_socket_directories = ''\nmax_connections = 400\n\
+                        max_locks_per_transaction = 256\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n";
+
 /// Which cluster: where it lives and the first port it tries.
 pub struct Spec {
     name: &'static str,
@@ -109,13 +114,9 @@ impl Cluster {
                 ])
                 .arg("-D")
                 .arg(&data))?;
-            let settings = "\n# Set by cargo xtask: a local, throwaway cluster.\n\
-                            listen_addresses = '127.0.0.1'\nunix_socket_directories = ''\n\
-                            max_connections = 400\nfsync = off\nsynchronous_commit = off\n\
-                            full_page_writes = off\n";
             let conf = data.join("postgresql.conf");
             let mut text = fs::read_to_string(&conf)?;
-            text.push_str(settings);
+            text.push_str("\n# Settings of cargo xtask, rewritten before every start.\ninclude_if_exists = 'xtask.conf'\n");
             fs::write(&conf, text)?;
         }
         let port_file = dir.join("port");
@@ -137,6 +138,9 @@ impl Cluster {
             }
             return Ok(cluster);
         }
+        let settings = cluster.data.join("xtask.conf");
+        fs::write(&settings, SETTINGS)?;
+        owner.chown(&settings)?;
         cluster.port = free_port(cluster.port, spec.first_port)?;
         fs::write(&port_file, cluster.port.to_string())?;
         let log = cluster.dir.join("postgres.log");

@@ -91,7 +91,8 @@ pub struct UpArgs {
     /// Print what would be applied and change nothing (not even the history table).
     #[arg(long)]
     pub dry_run: bool,
-    /// Run all pending migrations in one transaction: all or nothing (not for no-transaction files).
+    /// Run all pending migrations in one transaction: all or nothing (not for no-transaction
+    /// files; thousands of new tables may need a larger max_locks_per_transaction).
     #[arg(long)]
     pub single_transaction: bool,
     /// Proceed although the database has migrations this build does not know.
