@@ -1,10 +1,7 @@
 //! Reading sqlx's history table, `_sqlx_migrations`. Only the `migrate` binary writes to it.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgExecutor};
-
-/// sqlx's table name; kept so sqlx-cli and `sqlx::migrate!().run()` see the same history.
-pub const HISTORY_TABLE: &str = "_sqlx_migrations";
+use sqlx::PgExecutor;
 
 /// One row of the history table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,13 +15,6 @@ pub struct AppliedMigration {
     pub checksum: Vec<u8>,
     /// Nanoseconds, as sqlx records it; -1 when unknown.
     pub execution_time: i64,
-}
-
-/// Whether the history table exists (on the connection's `search_path`, as sqlx looks it up).
-pub async fn history_table_exists(conn: &mut PgConnection) -> sqlx::Result<bool> {
-    sqlx::query_scalar!(r#"SELECT to_regclass('_sqlx_migrations') IS NOT NULL AS "exists!""#)
-        .fetch_one(conn)
-        .await
 }
 
 /// Every row, oldest version first; empty when the table does not exist yet. One round trip:

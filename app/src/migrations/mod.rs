@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 pub use checks::{FileProblem, FileProblems};
 pub use claims::claimed_tables;
-pub use history::{AppliedMigration, HISTORY_TABLE, history_table_exists, read_history};
+pub use history::{AppliedMigration, read_history};
 pub use source::{FileName, Role};
 pub use status::{State, StatusEntry, StatusReport};
 
@@ -73,15 +73,6 @@ impl Origin {
     }
 }
 
-impl std::fmt::Display for Origin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Origin::Embedded => f.write_str("migrations/ (embedded in this build)"),
-            Origin::Directory(dir) => write!(f, "{}", dir.display()),
-        }
-    }
-}
-
 /// A checked, version-ordered set of migrations.
 #[derive(Debug, Clone)]
 pub struct MigrationSet {
@@ -107,10 +98,6 @@ impl MigrationSet {
             .binary_search_by_key(&version, |m| m.version)
             .ok()
             .map(|i| &self.migrations[i])
-    }
-
-    pub fn latest(&self) -> Option<&Migration> {
-        self.migrations.last()
     }
 
     pub fn origin(&self) -> &Origin {

@@ -1,5 +1,7 @@
 //! Comparing the migrations of a build with a database's history.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -49,10 +51,12 @@ pub struct StatusReport {
 
 impl StatusReport {
     pub fn compare(set: &MigrationSet, applied: &[AppliedMigration]) -> Self {
+        let by_version: HashMap<i64, &AppliedMigration> =
+            applied.iter().map(|a| (a.version, a)).collect();
         let mut entries: Vec<StatusEntry> = set
             .iter()
             .map(|m| {
-                let row = applied.iter().find(|a| a.version == m.version);
+                let row = by_version.get(&m.version).copied();
                 let state = match row {
                     None => State::Pending,
                     Some(a) if !a.success => State::Failed,
