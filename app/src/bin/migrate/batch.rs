@@ -1,7 +1,8 @@
-//! Building the text sent for a migration: the file and its history-table bookkeeping in one
-//! transaction, as ONE simple-query message (one round trip). PostgreSQL parses the whole
-//! message before running any of it, and runs all of it even if the client vanishes after
-//! sending, so a killed runner leaves a migration either fully applied and recorded or absent.
+//! Building the text sent for migrations: each file and its history-table bookkeeping in one
+//! transaction, in ONE simple-query message (one round trip) that may hold several such
+//! transactions. PostgreSQL parses the whole message before running any of it, and commits
+//! each transaction or none of it even if the client vanishes meanwhile, so a killed runner
+//! leaves a migration either fully applied and recorded or absent.
 
 use std::time::Duration;
 
@@ -28,6 +29,17 @@ impl Limits {
         sql
     }
 }
+
+/// Marks when a migration starts, for [`EXECUTION_TIME_NANOS`]: `statement_timestamp()` is the
+/// same for every statement of a message, and a message may hold several migrations.
+const MARK_START: &str =
+    "SELECT set_config('migrate.started_at', extract(epoch FROM clock_timestamp())::text, true);\n";
+
+/// The time since the last [`MARK_START`], in nanoseconds as sqlx records it; the message's
+/// start if a migration reset the mark (`RESET ALL`).
+pub const EXECUTION_TIME_NANOS: &str = "((extract(epoch FROM clock_timestamp()) \
+     - coalesce(nullif(current_setting('migrate.started_at', true), '')::numeric, extract(epoch FROM statement_timestamp()))) \
+     * 1000000000)::bigint";
 
 /// Where one migration's SQL sits in a batch, in characters (PostgreSQL's error positions
 /// count characters, 1-based, from the start of the message).
@@ -57,9 +69,14 @@ impl Batch {
     /// `BEGIN` and the limits for the transaction.
     pub fn transaction(limits: &Limits) -> Self {
         let mut batch = Self::default();
-        batch.push("BEGIN;\n");
-        batch.push(&limits.set_statements("LOCAL"));
+        batch.begin(limits);
         batch
+    }
+
+    /// Starts another transaction in the same message.
+    pub fn begin(&mut self, limits: &Limits) {
+        self.push("BEGIN;\n");
+        self.push(&limits.set_statements("LOCAL"));
     }
 
     pub fn push(&mut self, text: &str) {
@@ -70,6 +87,7 @@ impl Batch {
     /// Adds migration `index`'s SQL, ended so that a trailing comment or a missing `;` cannot
     /// swallow what follows.
     pub fn push_migration(&mut self, index: usize, sql: &str) {
+        self.push(MARK_START);
         let start = self.chars + 1;
         self.push(sql);
         self.spans.push(Span {
@@ -102,6 +120,11 @@ impl Batch {
     pub fn sql(&self) -> &str {
         &self.sql
     }
+
+    /// Size of the message so far, in bytes.
+    pub fn bytes(&self) -> usize {
+        self.sql.len()
+    }
 }
 
 /// A SQL string literal (standard-conforming strings: only `'` needs doubling).
@@ -129,7 +152,7 @@ mod tests {
             batch.push_migration(i, sql);
             batch.push("INSERT INTO h VALUES (1);\n");
         }
-        let position = batch.sql().find("SELEC").unwrap() + 1; // ASCII: bytes == chars
+        let position = batch.sql().find("SELEC 1").unwrap() + 1; // ASCII: bytes == chars
         let located = batch.locate(position, |i| files[i].to_owned());
         assert_eq!(located, Some(Located { index: 1, line: 3 }));
         assert_eq!(
@@ -144,7 +167,7 @@ mod tests {
         let file = "-- é ü\nSELEC 1;\n";
         let mut batch = Batch::transaction(&LIMITS);
         batch.push_migration(0, file);
-        let byte = batch.sql().find("SELEC").unwrap();
+        let byte = batch.sql().find("SELEC 1").unwrap();
         let char_position = batch.sql()[..byte].chars().count() + 1;
         assert_eq!(
             batch.locate(char_position, |_| file.to_owned()),

@@ -95,6 +95,10 @@ pub struct UpArgs {
     /// files; thousands of new tables may need a larger max_locks_per_transaction).
     #[arg(long)]
     pub single_transaction: bool,
+    /// Send at most N migrations to the server in one message, each still in its own
+    /// transaction (default: as many as took about 25 ms before, up to 64; 1: one by one).
+    #[arg(long, value_name = "N", conflicts_with = "single_transaction", value_parser = clap::value_parser!(u16).range(1..))]
+    pub per_message: Option<u16>,
     /// Proceed although the database has migrations this build does not know.
     #[arg(long)]
     pub ignore_missing: bool,

@@ -6,6 +6,7 @@
 
 mod baseline;
 mod batch;
+mod chunked;
 mod cli;
 mod connect;
 mod down;

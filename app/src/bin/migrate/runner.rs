@@ -1,7 +1,8 @@
 //! Applying and reverting migrations on the locked connection: the only code in the project
 //! that changes a schema.
 //!
-//! A transactional migration is one message (see `batch.rs`). When it waits longer than
+//! A transactional migration is one transaction in one message (see `batch.rs`; `chunked.rs`
+//! puts several in a message for `migrate up`). When it waits longer than
 //! `lock_timeout` for a table lock (SQLSTATE 55P03) it is rolled back and tried again after a
 //! growing, jittered pause, so that live traffic queued behind it is never stalled for long.
 //! A `-- no-transaction` migration runs alone and is never retried.
@@ -18,13 +19,11 @@ use sqlx::{
 };
 
 use crate::{
-    batch::{Batch, Limits, literal},
+    batch::{Batch, EXECUTION_TIME_NANOS, Limits, literal},
     failure::{Failure, Result},
     history::HistoryTable,
 };
 
-const EXECUTION_TIME_NANOS: &str =
-    "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000000000)::bigint";
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy)]
@@ -34,13 +33,13 @@ pub enum Step<'m> {
 }
 
 impl<'m> Step<'m> {
-    fn migration(self) -> &'m Migration {
+    pub(crate) fn migration(self) -> &'m Migration {
         match self {
             Step::Apply(m) | Step::Revert(m) => m,
         }
     }
 
-    fn script(self) -> &'m Script {
+    pub(crate) fn script(self) -> &'m Script {
         match self {
             Step::Apply(m) => &m.up,
             Step::Revert(m) => m
@@ -179,7 +178,7 @@ impl Runner<'_> {
         announce(self.conn).await
     }
 
-    fn bookkeeping(&self, step: Step<'_>, execution_time: &str) -> String {
+    pub(crate) fn bookkeeping(&self, step: Step<'_>, execution_time: &str) -> String {
         let m = step.migration();
         match step {
             Step::Apply(_) => format!(
@@ -243,7 +242,7 @@ impl Runner<'_> {
         failed.map(|index| (index, 0))
     }
 
-    fn failure(
+    pub(crate) fn failure(
         &self,
         error: &sqlx::Error,
         steps: &[Step<'_>],
@@ -335,7 +334,7 @@ fn describe_steps(steps: &[Step<'_>]) -> String {
     }
 }
 
-fn pg_error(error: &sqlx::Error) -> Option<&PgDatabaseError> {
+pub(crate) fn pg_error(error: &sqlx::Error) -> Option<&PgDatabaseError> {
     error
         .as_database_error()?
         .try_downcast_ref::<PgDatabaseError>()
@@ -347,7 +346,7 @@ pub fn is_lock_timeout(error: &sqlx::Error) -> bool {
 
 /// 0.5 s, 1 s, 2 s, ... capped at 10 s, each scaled by a random 50–100 % so that runners and
 /// traffic do not fall into step.
-fn retry_pause(attempt: u32) -> Duration {
+pub(crate) fn retry_pause(attempt: u32) -> Duration {
     let base = Duration::from_millis(500).saturating_mul(1 << (attempt - 1).min(10));
     base.min(MAX_RETRY_PAUSE)
         .mul_f64(0.5 + fastrand::f64() * 0.5)

@@ -74,10 +74,9 @@ async fn apply_pending(
         let steps: Vec<Step<'_>> = pending.iter().map(|m| Step::Apply(m)).collect();
         runner.run_in_transaction(&steps).await?;
     } else {
-        for migration in &pending {
-            let took = runner.run(Step::Apply(migration)).await?;
-            tracing::info!("applied {} in {:.1?}", migration.label(), took);
-        }
+        runner
+            .apply_each(&pending, args.per_message.map(usize::from))
+            .await?;
     }
     tracing::info!(
         "applied {} migration(s) in {:.1?}; the database is at {last}",
