@@ -19,13 +19,7 @@ pub async fn baseline(
     args: &BaselineArgs,
     options: &Options,
 ) -> Result<()> {
-    if let Some(to) = args.to
-        && set.get(to).is_none()
-    {
-        return Err(Failure::new(format!(
-            "--to {to}: no migration of this build has that version (see `migrate status`)"
-        )));
-    }
+    crate::cli::require_known(set, args.to)?;
     let lock = MigrationLock::acquire(conn, options.lock_wait).await?;
     let outcome = record(conn, set, args).await;
     if outcome.is_ok() {

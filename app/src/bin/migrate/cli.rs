@@ -2,7 +2,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use app::duration::parse as parse_duration;
+use app::{duration::parse as parse_duration, migrations::MigrationSet};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -49,6 +49,16 @@ impl Options {
             lock_timeout: self.lock_timeout,
             statement_timeout: self.statement_timeout,
         }
+    }
+}
+
+/// `--to VERSION` of `up` and `baseline` must name one of this build's migrations.
+pub fn require_known(set: &MigrationSet, to: Option<i64>) -> crate::failure::Result<()> {
+    match to {
+        Some(to) if set.get(to).is_none() => Err(crate::failure::Failure::new(format!(
+            "--to {to}: no migration of this build has that version (see `migrate status`)"
+        ))),
+        _ => Ok(()),
     }
 }
 

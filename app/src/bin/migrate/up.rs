@@ -19,13 +19,7 @@ pub async fn up(
     args: &UpArgs,
     options: &Options,
 ) -> Result<()> {
-    if let Some(to) = args.to
-        && set.get(to).is_none()
-    {
-        return Err(Failure::new(format!(
-            "--to {to}: no migration of this build has that version (see `migrate status`)"
-        )));
-    }
+    crate::cli::require_known(set, args.to)?;
     if args.dry_run {
         // No lock and no history table: a dry run changes nothing at all.
         let pending = plan(conn, set, args).await?;
