@@ -160,28 +160,38 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let admin = self.admin.clone().database("postgres");
-        let name = self.name.clone();
-        // Drop runs inside the test's runtime; a thread with its own runtime can block.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let mut conn = PgConnection::connect_with(&admin).await?;
-                conn.execute(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                )))
-                .await
-                .map(drop)
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) && !std::thread::panicking() {
+        let dropped = admin_blocking(
+            &self.admin,
+            vec![format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            )],
+        );
+        if !dropped && !std::thread::panicking() {
             panic!("could not drop test database {}", self.name);
         }
     }
+}
+
+/// Runs `statements` in the maintenance database from a `Drop`: it runs inside the test's
+/// runtime, so a thread with its own runtime does the blocking. True when all of them ran.
+pub fn admin_blocking(admin: &PgConnectOptions, statements: Vec<String>) -> bool {
+    let admin = admin.clone().database("postgres");
+    let ran = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut conn = PgConnection::connect_with(&admin).await?;
+            for sql in statements {
+                conn.execute(sqlx::AssertSqlSafe(sql)).await?;
+            }
+            Ok::<_, sqlx::Error>(())
+        })
+    })
+    .join();
+    matches!(ran, Ok(Ok(())))
 }
 
 fn with_database(url: &str, database: &str) -> String {

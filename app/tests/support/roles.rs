@@ -5,7 +5,7 @@ use std::path::Path;
 
 use sqlx::{Connection, Executor, PgConnection};
 
-use super::{TestDb, server_url};
+use super::{TestDb, admin_blocking, server_url};
 
 pub struct Roles {
     pub migrator: String,
@@ -65,24 +65,11 @@ impl Roles {
 
 impl Drop for Roles {
     fn drop(&mut self) {
-        let admin = self.admin.clone().database("postgres");
-        let roles = [self.migrator.clone(), self.runtime.clone()];
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let mut conn = PgConnection::connect_with(&admin).await?;
-                for role in roles {
-                    conn.execute(sqlx::AssertSqlSafe(format!(
-                        "DROP ROLE IF EXISTS \"{role}\""
-                    )))
-                    .await?;
-                }
-                Ok::<_, sqlx::Error>(())
-            })
-        })
-        .join();
+        let _ = admin_blocking(
+            &self.admin,
+            [&self.migrator, &self.runtime]
+                .map(|role| format!("DROP ROLE IF EXISTS \"{role}\""))
+                .to_vec(),
+        );
     }
 }
