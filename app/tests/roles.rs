@@ -33,11 +33,7 @@ async fn the_runtime_role_reads_and_writes_but_cannot_change_the_schema() {
     let roles;
     let db = TestDb::new().await;
     roles = Roles::set_up(&db).await;
-    run(db
-        .migrate(None)
-        .env("MIGRATION_DATABASE_URL", roles.url(&db, &roles.migrator))
-        .arg("up"))
-    .assert_code(0);
+    run(roles.migrate(&db, None).arg("up")).assert_code(0);
 
     let mut runtime = connect(&roles.url(&db, &roles.runtime)).await;
     runtime
@@ -81,11 +77,7 @@ async fn tables_of_later_migrations_are_usable_by_the_runtime_role() {
         "1_create_notes.up.sql",
         "CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL);\n",
     )]);
-    run(db
-        .migrate(Some(m.path()))
-        .env("MIGRATION_DATABASE_URL", roles.url(&db, &roles.migrator))
-        .arg("up"))
-    .assert_code(0);
+    run(roles.migrate(&db, Some(m.path())).arg("up")).assert_code(0);
     let mut runtime = connect(&roles.url(&db, &roles.runtime)).await;
     runtime
         .execute("INSERT INTO notes (body) VALUES ('hello')")
@@ -103,11 +95,7 @@ async fn the_app_runs_as_the_runtime_role() {
     let roles;
     let db = TestDb::new().await;
     roles = Roles::set_up(&db).await;
-    run(db
-        .migrate(None)
-        .env("MIGRATION_DATABASE_URL", roles.url(&db, &roles.migrator))
-        .arg("up"))
-    .assert_code(0);
+    run(roles.migrate(&db, None).arg("up")).assert_code(0);
     let runtime_url = roles.url(&db, &roles.runtime);
 
     let mut api = app_command("api");

@@ -49,6 +49,13 @@ impl Roles {
         }
     }
 
+    /// `migrate` on `db`, connecting as the migrator role.
+    pub fn migrate(&self, db: &TestDb, source: Option<&Path>) -> std::process::Command {
+        let mut command = db.migrate(source);
+        command.env("MIGRATION_DATABASE_URL", self.url(db, &self.migrator));
+        command
+    }
+
     /// `db`'s URL for one of the roles.
     pub fn url(&self, db: &TestDb, role: &str) -> String {
         let mut url = url::Url::parse(&db.url).unwrap();
