@@ -21,7 +21,7 @@ use sqlx::{AssertSqlSafe, Executor, postgres::PgErrorPosition};
 use crate::{
     batch::{Batch, EXECUTION_TIME_NANOS, Located},
     failure::Result,
-    runner::{Runner, Step, is_lock_timeout, pg_error, retry_pause},
+    runner::{Runner, Step, is_lock_timeout, pg_error},
 };
 
 /// About this much work to a message...
@@ -86,15 +86,8 @@ impl Runner<'_> {
                 continue;
             }
             if is_lock_timeout(&error) && attempt < self.lock_retries {
-                let pause = retry_pause(attempt);
-                tracing::warn!(
-                    "applying {}: attempt {attempt}/{} gave up waiting for a table lock after {:?} (lock_timeout); \
-                     rolled back, retrying in {pause:.1?}",
-                    chunk[landed].label(),
-                    self.lock_retries,
-                    self.limits.lock_timeout,
-                );
-                tokio::time::sleep(pause).await;
+                self.pause_before_retry(&format!("applying {}", chunk[landed].label()), attempt)
+                    .await;
                 attempt += 1;
                 continue;
             }

@@ -100,17 +100,11 @@ impl Runner<'_> {
             // which rolls back on the server.
             if is_lock_timeout(&error) && attempt < self.lock_retries {
                 self.conn.execute("ROLLBACK").await?;
-                let pause = retry_pause(attempt);
-                tracing::warn!(
-                    "{} {}: attempt {attempt}/{} gave up waiting for a table lock after {:?} (lock_timeout); \
-                     rolled back, retrying in {:.1?}",
-                    steps[0].verb(),
-                    describe_steps(steps),
-                    self.lock_retries,
-                    self.limits.lock_timeout,
-                    pause
-                );
-                tokio::time::sleep(pause).await;
+                self.pause_before_retry(
+                    &format!("{} {}", steps[0].verb(), describe_steps(steps)),
+                    attempt,
+                )
+                .await;
                 continue;
             }
             let located = self.locate(&error, &batch, steps).await;
@@ -172,6 +166,19 @@ impl Runner<'_> {
             })?;
         self.history.missing = false;
         Ok(elapsed)
+    }
+
+    /// After attempt `attempt` of `what` hit lock_timeout (and was rolled back): says so, and
+    /// waits a growing, jittered pause.
+    pub(crate) async fn pause_before_retry(&self, what: &str, attempt: u32) {
+        let pause = retry_pause(attempt);
+        tracing::warn!(
+            "{what}: attempt {attempt}/{} gave up waiting for a table lock after {:?} (lock_timeout); \
+             rolled back, retrying in {pause:.1?}",
+            self.lock_retries,
+            self.limits.lock_timeout,
+        );
+        tokio::time::sleep(pause).await;
     }
 
     pub async fn announce(&mut self) -> Result<()> {
@@ -346,7 +353,7 @@ pub fn is_lock_timeout(error: &sqlx::Error) -> bool {
 
 /// 0.5 s, 1 s, 2 s, ... capped at 10 s, each scaled by a random 50–100 % so that runners and
 /// traffic do not fall into step.
-pub(crate) fn retry_pause(attempt: u32) -> Duration {
+fn retry_pause(attempt: u32) -> Duration {
     let base = Duration::from_millis(500).saturating_mul(1 << (attempt - 1).min(10));
     base.min(MAX_RETRY_PAUSE)
         .mul_f64(0.5 + fastrand::f64() * 0.5)
