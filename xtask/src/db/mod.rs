@@ -58,20 +58,12 @@ impl DevDatabase {
         if let Some(db) = Self::from_env()? {
             return Ok(db);
         }
-        let (server, admin) = if docker::engine_answers(sh) {
-            eprintln!("scratch databases: on docker compose's `db` service");
-            (Server::Docker, docker::up(sh)?)
-        } else if let Some(bin_dir) = cluster::find_server_binaries() {
-            eprintln!(
-                "scratch databases: on a throwaway cluster from {}",
-                bin_dir.display()
-            );
-            let cluster = cluster::Cluster::up(&cluster::SCRATCH, bin_dir)?;
-            let admin = cluster.admin_url();
-            (Server::Cluster(cluster), admin)
-        } else {
-            bail!("{NO_SERVER}")
-        };
+        let (server, admin) = start_server(
+            sh,
+            &cluster::SCRATCH,
+            "scratch databases: on docker compose's `db` service",
+            "scratch databases: on a throwaway cluster from",
+        )?;
         Ok(Self {
             server,
             migrator: admin.clone(),
@@ -85,20 +77,12 @@ impl DevDatabase {
         if let Some(db) = Self::from_env()? {
             return Ok(db);
         }
-        let (server, admin) = if docker::engine_answers(sh) {
-            eprintln!("database: a Docker engine answers, so docker compose runs the `db` service");
-            (Server::Docker, docker::up(sh)?)
-        } else if let Some(bin_dir) = cluster::find_server_binaries() {
-            eprintln!(
-                "database: no DATABASE_URL and no Docker engine; using a throwaway cluster from {}",
-                bin_dir.display()
-            );
-            let cluster = cluster::Cluster::up(&cluster::DEV, bin_dir)?;
-            let admin = cluster.admin_url();
-            (Server::Cluster(cluster), admin)
-        } else {
-            bail!("{NO_SERVER}")
-        };
+        let (server, admin) = start_server(
+            sh,
+            &cluster::DEV,
+            "database: a Docker engine answers, so docker compose runs the `db` service",
+            "database: no DATABASE_URL and no Docker engine; using a throwaway cluster from",
+        )?;
         let app = admin.with_database(APP_DATABASE);
         let db = Self {
             server,
@@ -298,4 +282,25 @@ impl flags::DbReset {
         }
         crate::migrate::run(sh, &db, &["up"])
     }
+}
+
+/// docker compose's `db` service where a Docker engine answers, else a throwaway cluster
+/// from the installed server binaries; says which (`cluster_says` is followed by their path).
+fn start_server(
+    sh: &Shell,
+    spec: &cluster::Spec,
+    docker_says: &str,
+    cluster_says: &str,
+) -> anyhow::Result<(Server, PgUrl)> {
+    if docker::engine_answers(sh) {
+        eprintln!("{docker_says}");
+        return Ok((Server::Docker, docker::up(sh)?));
+    }
+    let Some(bin_dir) = cluster::find_server_binaries() else {
+        bail!("{NO_SERVER}")
+    };
+    eprintln!("{cluster_says} {}", bin_dir.display());
+    let cluster = cluster::Cluster::up(spec, bin_dir)?;
+    let admin = cluster.admin_url();
+    Ok((Server::Cluster(cluster), admin))
 }
