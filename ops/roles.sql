@@ -36,16 +36,14 @@ ALTER DEFAULT PRIVILEGES FOR ROLE "{migrator}" IN SCHEMA public
 ALTER DEFAULT PRIVILEGES FOR ROLE "{migrator}" IN SCHEMA public
     GRANT USAGE, SELECT ON SEQUENCES TO "{runtime}";
 
--- The migration history, created now by the migrator exactly as sqlx creates it, so that the
--- runtime role can read it (the schema gate) but never write it.
-SET ROLE "{migrator}";
-CREATE TABLE IF NOT EXISTS _sqlx_migrations (
-    version BIGINT PRIMARY KEY,
-    description TEXT NOT NULL,
-    installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),
-    success BOOLEAN NOT NULL,
-    checksum BYTEA NOT NULL,
-    execution_time BIGINT NOT NULL
-);
-RESET ROLE;
-REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON _sqlx_migrations FROM "{runtime}";
+-- `migrate` writes its own tables alone: as it creates the migration history, it revokes the
+-- write privileges the defaults above hand out, so the runtime role can read the history (the
+-- schema gate does) but never write it.
+-- On a database migrated before this script ran, the grant above reached it too: take that back.
+DO $$
+BEGIN
+    IF to_regclass('_sqlx_migrations') IS NOT NULL THEN
+        REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON _sqlx_migrations FROM "{runtime}";
+    END IF;
+END
+$$;

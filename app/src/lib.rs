@@ -2,19 +2,20 @@
 //!
 //! - `api` (`src/bin/api.rs`): the HTTP api, [`api`];
 //! - `worker` (`src/bin/worker.rs`): the background job runner, [`worker`];
-//! - `migrate` (`src/bin/migrate/`): the one entrypoint that changes the schema.
+//! - `migrate` (`src/bin/migrate.rs`): the one entrypoint that changes the schema.
 //!
-//! Nothing in this library applies or reverts a migration: that code lives in the `migrate`
-//! binary alone, so the api and workers cannot reach it (and clippy's `disallowed-methods`
-//! keeps sqlx's own migrator out of every crate).
+//! The api and workers only read the migration history, through the engine's schema gate
+//! ([`migrate_engine::gate`]); applying, reverting and baselining are reachable from `migrate`
+//! alone (clippy's `disallowed-methods` in `clippy.toml` keeps it so).
 
 pub mod api;
-pub mod config;
-pub mod duration;
 pub mod jobs;
-pub mod migrations;
 pub mod probes;
-pub mod schema_gate;
+pub mod service;
 pub mod shutdown;
-pub mod telemetry;
 pub mod worker;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// This build's migrations (`migrations/`), embedded at compile time.
+pub static MIGRATIONS: migrate_engine::Embedded = migrate_engine::embedded!(&MIGRATOR);

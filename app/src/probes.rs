@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-use crate::{
-    migrations::MigrationSet,
-    schema_gate::{self, GateStatus},
+use migrate_engine::{
+    MigrationSet,
+    gate::{self, GateStatus},
 };
 
 /// How long `/ready` waits for the gate to notice a schema that has just become usable.
@@ -58,7 +58,7 @@ async fn health() -> Json<Value> {
 /// with the reason of the moment otherwise: `database_unreachable`, `schema_behind` (and the
 /// missing versions) or `schema_mismatch`.
 async fn ready(State(readiness): State<Readiness>) -> (StatusCode, Json<Value>) {
-    let mut status = match schema_gate::check(&readiness.pool, &readiness.migrations).await {
+    let mut status = match gate::check(&readiness.pool, &readiness.migrations).await {
         Ok(state) => state.gate_status(),
         Err(e) => {
             tracing::warn!("readiness: database unreachable: {e}");

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use anyhow::bail;
+use pg_cluster::process;
 use xshell::{Shell, cmd};
 
 use crate::flags;
@@ -11,16 +12,14 @@ use crate::flags;
 type Step = fn(&Shell) -> anyhow::Result<()>;
 
 const STEPS: [(&str, Step); 6] = [
-    (
-        "fmt",
-        |sh| Ok(cmd!(sh, "cargo fmt --all -- --check").run()?),
-    ),
+    ("fmt", |sh| {
+        process::run(cmd!(sh, "cargo fmt --all -- --check"))
+    }),
     ("clippy", |sh| {
-        Ok(cmd!(
+        process::run(cmd!(
             sh,
             "cargo clippy --workspace --all-targets --locked -- -D warnings"
-        )
-        .run()?)
+        ))
     }),
     ("sqlx-check", |sh| flags::SqlxCheck.run(sh)),
     ("migrate-lint", |sh| {

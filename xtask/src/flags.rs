@@ -28,8 +28,10 @@ xflags::xflags! {
         cmd migrate-down {
             /// Revert this many migrations.
             optional --steps n: u32
-            /// Revert every migration newer than this version (0: all).
+            /// Revert every migration newer than this version.
             optional --to version: i64
+            /// Revert every applied migration.
+            optional --all
             /// Print what would be reverted; change nothing.
             optional --dry-run
         }
@@ -154,6 +156,7 @@ pub struct MigrateUp {
 pub struct MigrateDown {
     pub steps: Option<u32>,
     pub to: Option<i64>,
+    pub all: bool,
     pub dry_run: bool,
 }
 

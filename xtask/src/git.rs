@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use pg_cluster::process;
 use xshell::{Shell, cmd};
 
 /// Where the directory sits in its repository, and the ref it is compared with.
@@ -20,11 +21,7 @@ pub fn base(
     explicit: Option<&str>,
 ) -> anyhow::Result<Result<Base, String>> {
     let dir = dir.canonicalize()?;
-    let Ok(top) = cmd!(sh, "git -C {dir} rev-parse --show-toplevel")
-        .quiet()
-        .ignore_stderr()
-        .read()
-    else {
+    let Ok(top) = process::read(cmd!(sh, "git -C {dir} rev-parse --show-toplevel")) else {
         return Ok(Err(format!("{} is not in a git checkout", dir.display())));
     };
     let top = PathBuf::from(top.trim());
@@ -39,12 +36,7 @@ pub fn base(
     };
     for candidate in &candidates {
         let commit = format!("{candidate}^{{commit}}");
-        if cmd!(sh, "git -C {top} rev-parse --verify --quiet {commit}")
-            .quiet()
-            .ignore_stdout()
-            .run()
-            .is_ok()
-        {
+        if process::read(cmd!(sh, "git -C {top} rev-parse --verify --quiet {commit}")).is_ok() {
             return Ok(Ok(Base {
                 top,
                 dir: relative,
@@ -62,19 +54,14 @@ pub fn base(
 /// `D`eleted, `A`dded, `T`ype changed, or `?` untracked. Paths are relative to the repo's top.
 pub fn changes(sh: &Shell, base: &Base) -> anyhow::Result<Vec<(char, String)>> {
     let (top, git_ref, dir) = (&base.top, &base.git_ref, &base.dir);
-    eprintln!("$ git diff --name-status {git_ref} -- {dir}");
-    let diff = cmd!(
+    let diff = process::read(cmd!(
         sh,
         "git -C {top} diff --no-renames --name-status {git_ref} -- {dir}"
-    )
-    .quiet()
-    .read()?;
-    let untracked = cmd!(
+    ))?;
+    let untracked = process::read(cmd!(
         sh,
         "git -C {top} ls-files --others --exclude-standard -- {dir}"
-    )
-    .quiet()
-    .read()?;
+    ))?;
     let mut changes: Vec<(char, String)> = diff
         .lines()
         .filter_map(|line| {

@@ -1,7 +1,8 @@
 //! Project automation: `cargo xtask <command>` (`cargo xtask --help` lists them).
 //!
-//! One module per command; `flags.rs` declares them all. Every external command is echoed
-//! before it runs. Database URLs travel in environment variables, never on a command line.
+//! One module per command; `flags.rs` declares them all. Every child process goes through
+//! `pg_cluster::process`, which prints it before it runs; database URLs and passwords travel in
+//! environment variables, never on a command line.
 
 mod bench;
 mod ci;
@@ -24,6 +25,7 @@ use std::{
     process::ExitCode,
 };
 
+use migrate_core::Config;
 use xshell::Shell;
 
 fn main() -> ExitCode {
@@ -72,6 +74,12 @@ pub fn project_root() -> PathBuf {
         .parent()
         .expect("xtask/ is inside the workspace")
         .to_owned()
+}
+
+/// The app crate's `sqlx.toml` (what its `sqlx::migrate!` reads), or sqlx's defaults.
+pub fn project_config() -> anyhow::Result<Config> {
+    Config::load_or_default(&project_root().join("app").join("sqlx.toml"))
+        .map_err(anyhow::Error::msg)
 }
 
 pub fn target_dir() -> PathBuf {

@@ -1,63 +1,54 @@
 //! `migrate-up`, `migrate-down`, `migrate-current`, `migrate-status`: the app's own `migrate`
-//! binary on the development database, so development runs the code production runs.
+//! binary on the development database, so development runs the code production runs. Every
+//! other command that migrates a database (checks, schema dumps, benchmarks) starts it here too.
 
 use std::{
     path::{Path, PathBuf},
-    process::Output,
+    process::{Command, Output},
 };
 
+use pg_cluster::process;
 use xshell::{Shell, cmd};
 
 use crate::{db::DevDatabase, flags, pg_url::PgUrl, target_dir};
 
 /// Builds the app's binaries (cargo skips this when nothing changed).
 pub fn build_app(sh: &Shell) -> anyhow::Result<()> {
-    cmd!(sh, "cargo build --package app --bins").run()?;
-    Ok(())
+    process::run(cmd!(sh, "cargo build --package app --bins"))
 }
 
-pub fn app_binary(name: &str) -> PathBuf {
-    target_dir().join("debug").join(name)
+/// One of the app's binaries, as `build_app` leaves it (`profile`: `debug` or `release`).
+pub fn app_binary(profile: &str, name: &str) -> PathBuf {
+    target_dir().join(profile).join(name)
+}
+
+/// `migrate ARGS` (of `profile`) migrating `url`, reading `source` when given. The URL travels
+/// in the environment; `DATABASE_URL` is cleared so that nothing else is reached.
+pub fn command(profile: &str, url: &PgUrl, source: Option<&Path>, args: &[&str]) -> Command {
+    let mut migrate = Command::new(app_binary(profile, "migrate"));
+    if let Some(source) = source {
+        migrate.arg("--source").arg(source);
+    }
+    migrate
+        .args(args)
+        .env("MIGRATION_DATABASE_URL", url.to_string())
+        .env_remove("DATABASE_URL");
+    migrate
 }
 
 /// Builds and runs `migrate ARGS` against the development database.
 pub fn run(sh: &Shell, db: &DevDatabase, args: &[&str]) -> anyhow::Result<()> {
     build_app(sh)?;
-    let migrate = app_binary("migrate");
-    cmd!(sh, "{migrate} {args...}")
-        .env("MIGRATION_DATABASE_URL", db.migrator.to_string())
-        .env("DATABASE_URL", db.runtime.to_string())
-        .run()?;
-    Ok(())
+    let mut migrate = command("debug", &db.migrator, None, args);
+    migrate.env("DATABASE_URL", db.runtime.to_string());
+    process::run(migrate)
 }
 
 /// Runs `migrate --source SOURCE ARGS` on `url` (a scratch database), returning what it said.
-pub fn on(sh: &Shell, url: &PgUrl, source: &Path, args: &[&str]) -> anyhow::Result<Output> {
-    let migrate = app_binary("migrate");
-    eprintln!(
-        "$ migrate --source {} {}  ({})",
-        source.display(),
-        args.join(" "),
-        url.redacted()
-    );
-    Ok(cmd!(sh, "{migrate} --source {source} {args...}")
-        .env("MIGRATION_DATABASE_URL", url.to_string())
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .quiet()
-        .ignore_status()
-        .output()?)
-}
-
-/// `output` if it succeeded, else an error carrying what it printed.
-pub fn require(output: Output, what: &str) -> anyhow::Result<Output> {
-    if output.status.success() {
-        return Ok(output);
-    }
-    anyhow::bail!(
-        "{what} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr).trim_end()
-    )
+pub fn on(url: &PgUrl, source: &Path, args: &[&str]) -> anyhow::Result<Output> {
+    let mut migrate = command("debug", url, Some(source), args);
+    migrate.env("RUST_LOG", "warn");
+    process::output(migrate)
 }
 
 impl flags::MigrateUp {
@@ -81,6 +72,9 @@ impl flags::MigrateDown {
         }
         if let Some(to) = self.to {
             args.extend(["--to".to_owned(), to.to_string()]);
+        }
+        if self.all {
+            args.push("--all".to_owned());
         }
         if self.dry_run {
             args.push("--dry-run".to_owned());

@@ -12,7 +12,9 @@
 use std::{fs, path::Path};
 
 use anyhow::bail;
-use xshell::{Shell, cmd};
+use migrate_core::{Config, MigrationSet};
+use pg_cluster::process;
+use xshell::Shell;
 
 use crate::{
     db::DevDatabase,
@@ -56,7 +58,7 @@ impl flags::MigrateCheck {
             }
         };
         if wants("fresh") || wants("snapshot") {
-            let fresh = fresh(sh, &db, &source);
+            let fresh = fresh(&db, &source);
             match fresh {
                 Ok(dump) => {
                     if wants("fresh") {
@@ -70,7 +72,7 @@ impl flags::MigrateCheck {
             }
         }
         if wants("round-trip") {
-            report("round-trip", round_trip(sh, &db, &source));
+            report("round-trip", round_trip(&db, &source));
         }
         if wants("immutability") {
             report(
@@ -79,7 +81,7 @@ impl flags::MigrateCheck {
             );
         }
         if wants("baseline") {
-            report("baseline", baseline(sh, &db, &source, &snapshot));
+            report("baseline", baseline(&db, &source, &snapshot));
         }
         if !failed.is_empty() {
             bail!("migrate-check failed: {}", failed.join(", "));
@@ -89,13 +91,13 @@ impl flags::MigrateCheck {
 }
 
 /// Applies everything to an empty database; returns its schema dump.
-fn fresh(sh: &Shell, db: &DevDatabase, source: &Path) -> anyhow::Result<String> {
-    let scratch = ScratchDb::create(sh, db, "fresh")?;
-    migrate::require(
-        migrate::on(sh, &scratch.url, source, &["up"])?,
+fn fresh(db: &DevDatabase, source: &Path) -> anyhow::Result<String> {
+    let scratch = ScratchDb::create(db, "fresh")?;
+    process::check(
+        migrate::on(&scratch.url, source, &["up"])?,
         "migrate up on an empty database",
     )?;
-    schema::dump(sh, db, &scratch.url)
+    schema::dump(db, &scratch.url)
 }
 
 fn compare_snapshot(dump: &str, snapshot: &Path) -> anyhow::Result<String> {
@@ -122,30 +124,31 @@ fn compare_snapshot(dump: &str, snapshot: &Path) -> anyhow::Result<String> {
     )
 }
 
-fn round_trip(sh: &Shell, db: &DevDatabase, source: &Path) -> anyhow::Result<String> {
-    let scratch = ScratchDb::create(sh, db, "roundtrip")?;
+fn round_trip(db: &DevDatabase, source: &Path) -> anyhow::Result<String> {
+    let scratch = ScratchDb::create(db, "roundtrip")?;
     let mut problems = Vec::new();
     let mut irreversible = Vec::new();
-    for (version, name, reversible) in up_files(source)? {
-        let label = format!("{version}_{name}");
-        let before = catalog(sh, db, &scratch.url)?;
-        let to = version.to_string();
-        migrate::require(
-            migrate::on(sh, &scratch.url, source, &["up", "--to", &to])?,
+    let set = MigrationSet::from_dir(source, Config::default())?;
+    for migration in set.iter() {
+        let label = migration.label();
+        let before = catalog(db, &scratch.url)?;
+        let to = migration.version.to_string();
+        process::check(
+            migrate::on(&scratch.url, source, &["up", "--to", &to])?,
             &format!("applying {label}"),
         )?;
-        if !reversible {
+        if migration.down.is_none() {
             irreversible.push(label);
             continue;
         }
-        let down = migrate::on(sh, &scratch.url, source, &["down"])?;
+        let down = migrate::on(&scratch.url, source, &["down"])?;
         if !down.status.success() {
             problems.push(format!(
                 "{label}: its down failed:\n{}",
                 indent(String::from_utf8_lossy(&down.stderr).trim_end())
             ));
         } else {
-            let after = catalog(sh, db, &scratch.url)?;
+            let after = catalog(db, &scratch.url)?;
             let difference = diff(&before, &after);
             if !difference.is_empty() {
                 problems.push(format!(
@@ -156,7 +159,7 @@ fn round_trip(sh: &Shell, db: &DevDatabase, source: &Path) -> anyhow::Result<Str
             }
         }
         // Continue from the migrated state whatever the down did.
-        let again = migrate::on(sh, &scratch.url, source, &["up", "--to", &to])?;
+        let again = migrate::on(&scratch.url, source, &["up", "--to", &to])?;
         if !again.status.success() && problems.is_empty() {
             problems.push(format!("{label}: applying it again after its down failed"));
         }
@@ -210,26 +213,11 @@ fn immutability(sh: &Shell, source: &Path, against: Option<&str>) -> anyhow::Res
     Ok(format!(" (against {})", base.git_ref))
 }
 
-fn baseline(
-    sh: &Shell,
-    db: &DevDatabase,
-    source: &Path,
-    snapshot: &Path,
-) -> anyhow::Result<String> {
-    let scratch = ScratchDb::create(sh, db, "baseline")?;
-    let psql = db.tool("psql");
-    eprintln!(
-        "$ psql -f {}  ({})",
-        snapshot.display(),
-        scratch.url.redacted()
-    );
-    let mut load = cmd!(sh, "{psql} -X -q -v ON_ERROR_STOP=1 -f {snapshot}")
-        .quiet()
-        .env("PGOPTIONS", "-c client_min_messages=warning");
-    for (key, value) in scratch.url.libpq_env() {
-        load = load.env(key, value);
-    }
-    let loaded = load.ignore_status().output()?;
+fn baseline(db: &DevDatabase, source: &Path, snapshot: &Path) -> anyhow::Result<String> {
+    let scratch = ScratchDb::create(db, "baseline")?;
+    let mut load = db.psql(&scratch.url);
+    load.arg("-f").arg(snapshot);
+    let loaded = process::output(load)?;
     if !loaded.status.success() {
         bail!(
             "{} does not load into an empty database:\n{}",
@@ -237,12 +225,12 @@ fn baseline(
             indent(String::from_utf8_lossy(&loaded.stderr).trim_end())
         );
     }
-    migrate::require(
-        migrate::on(sh, &scratch.url, source, &["baseline"])?,
+    process::check(
+        migrate::on(&scratch.url, source, &["baseline"])?,
         "migrate baseline",
     )?;
-    let up = migrate::require(
-        migrate::on(sh, &scratch.url, source, &["up", "--dry-run"])?,
+    let up = process::check(
+        migrate::on(&scratch.url, source, &["up", "--dry-run"])?,
         "migrate up --dry-run",
     )?;
     let pending = String::from_utf8_lossy(&up.stdout);
@@ -253,31 +241,11 @@ fn baseline(
             indent(pending.trim())
         );
     }
-    migrate::require(
-        migrate::on(sh, &scratch.url, source, &["verify"])?,
+    process::check(
+        migrate::on(&scratch.url, source, &["verify"])?,
         "migrate verify",
     )?;
     Ok(String::new())
-}
-
-/// `(version, name, has a down file)` of each up (or single-file) migration, oldest first.
-fn up_files(source: &Path) -> anyhow::Result<Vec<(i64, String, bool)>> {
-    let names: Vec<String> = fs::read_dir(source)?
-        .map(|e| Ok(e?.file_name().to_string_lossy().into_owned()))
-        .collect::<anyhow::Result<_>>()?;
-    let mut ups: Vec<(i64, String, bool)> = names
-        .iter()
-        .filter_map(|file| {
-            let stem = file
-                .strip_suffix(".up.sql")
-                .or_else(|| file.strip_suffix(".sql").filter(|s| !s.ends_with(".down")))?;
-            let (version, name) = stem.split_once('_')?;
-            let reversible = names.contains(&format!("{stem}.down.sql"));
-            Some((version.parse().ok()?, name.to_owned(), reversible))
-        })
-        .collect();
-    ups.sort();
-    Ok(ups)
 }
 
 fn indent(text: &str) -> String {

@@ -5,13 +5,19 @@
 //!
 //! An intentional one is allowed with a marker and a reason, on the line before the statement:
 //! `-- squawk-ignore ban-drop-column: column unused since release 12`.
+//!
+//! New and changed files must also pass the checks `migrate` only warns about, since sqlx
+//! applies such files: CRLF endings, transaction control, an empty file, a misplaced
+//! `-- no-transaction`, a down file without its up file.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use migrate_core::{FileName, MigrationSet, NO_TRANSACTION_MARKER};
+use pg_cluster::process;
 use xshell::{Shell, cmd};
 
-use crate::{flags, git, project_root, target_dir};
+use crate::{flags, git, project_config, project_root, target_dir};
 
 const SQUAWK_VERSION: &str = "2.70.0";
 const PG_VERSION: &str = "15";
@@ -46,7 +52,7 @@ impl flags::MigrateLint {
             .source
             .unwrap_or_else(|| project_root().join("migrations"));
         let files = if self.all {
-            up_files(&source)?
+            migration_files(&source)?
         } else {
             match git::base(sh, &source, self.against.as_deref())? {
                 Ok(base) => {
@@ -54,11 +60,10 @@ impl flags::MigrateLint {
                         .into_iter()
                         .filter(|(status, _)| matches!(status, 'A' | 'M' | 'T' | '?'))
                         .map(|(_, path)| base.top.join(path))
-                        .filter(|path| is_up_file(path))
                         .collect();
                     if changed.is_empty() {
                         eprintln!(
-                            "migrate-lint: no new or changed up migrations against {}",
+                            "migrate-lint: no new or changed migrations against {}",
                             base.git_ref
                         );
                         return Ok(());
@@ -66,15 +71,26 @@ impl flags::MigrateLint {
                     changed
                 }
                 Err(why) if self.against.is_none() => {
-                    eprintln!("migrate-lint: {why}; linting every up migration");
-                    up_files(&source)?
+                    eprintln!("migrate-lint: {why}; linting every migration");
+                    migration_files(&source)?
                 }
                 Err(why) => bail!("{why}"),
             }
         };
+        // What sqlx would accept but a new migration must not do (CRLF, a stray COMMIT, ...).
+        let set = MigrationSet::from_dir(&source, project_config()?)?;
+        let mut findings: Vec<String> = set
+            .warnings()
+            .iter()
+            .filter(|w| {
+                files
+                    .iter()
+                    .any(|f| Path::new(&w.file).file_name() == f.file_name())
+            })
+            .map(ToString::to_string)
+            .collect();
         let squawk = install(sh)?;
-        let mut findings = Vec::new();
-        for file in &files {
+        for file in files.iter().filter(|f| is_up_file(f)) {
             findings.extend(lint(sh, &squawk, file)?);
         }
         if !findings.is_empty() {
@@ -108,16 +124,15 @@ fn lint(sh: &Shell, squawk: &Path, file: &Path) -> anyhow::Result<Vec<String>> {
         .map(|(rule, _)| *rule)
         .collect::<Vec<_>>()
         .join(",");
-    let transaction = (!text.starts_with("-- no-transaction")).then_some("--assume-in-transaction");
-    eprintln!("$ squawk {shown}");
-    let output = cmd!(
-        sh,
-        "{squawk} --stdin-filepath {shown} --pg-version {PG_VERSION} --exclude {excluded} {transaction...} --reporter gcc"
-    )
-    .stdin(for_squawk)
-    .quiet()
-    .ignore_status()
-    .output()?;
+    let transaction =
+        (!text.starts_with(NO_TRANSACTION_MARKER)).then_some("--assume-in-transaction");
+    let output = process::pipe(
+        cmd!(
+            sh,
+            "{squawk} --stdin-filepath {shown} --pg-version {PG_VERSION} --exclude {excluded} {transaction...} --reporter gcc"
+        ),
+        &for_squawk,
+    )?;
     // `path:line:column: warning: rule message`, lines counted from 0.
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let mut parts = line.splitn(4, ':');
@@ -175,20 +190,25 @@ fn strip_reasons(text: &str, shown: &str) -> (String, Vec<String>) {
     (lines.join("\n") + "\n", findings)
 }
 
+/// A file sqlx applies: an up or single-file migration.
 fn is_up_file(path: &Path) -> bool {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    name.ends_with(".sql") && !name.ends_with(".down.sql")
+    matches!(FileName::parse(&name), Ok(Some(parsed)) if parsed.kind.is_up())
 }
 
-fn up_files(source: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// Every file of the directory that names a migration.
+fn migration_files(source: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(source)?
         .map(|e| Ok(e?.path()))
         .collect::<anyhow::Result<Vec<_>>>()?
         .into_iter()
-        .filter(|p| is_up_file(p))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| matches!(FileName::parse(&n.to_string_lossy()), Ok(Some(_))))
+        })
         .collect();
     files.sort();
     Ok(files)
@@ -204,11 +224,10 @@ fn install(sh: &Shell) -> anyhow::Result<PathBuf> {
         return Ok(binary);
     }
     let package = format!("squawk-cli=={SQUAWK_VERSION}");
-    cmd!(
+    process::run(cmd!(
         sh,
         "python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target {dir} {package}"
-    )
-    .run()
+    ))
     .context("installing squawk-cli needs Python 3 with pip (Debian/Ubuntu: apt install python3-pip)")?;
     if !binary.exists() {
         bail!(

@@ -5,7 +5,8 @@
 use std::{collections::BTreeSet, path::PathBuf};
 
 use anyhow::Context;
-use xshell::{Shell, cmd};
+use pg_cluster::process;
+use xshell::Shell;
 
 use crate::{db::DevDatabase, flags, migrate, pg_url::PgUrl, project_root, scratch::ScratchDb};
 
@@ -22,12 +23,9 @@ impl flags::SchemaDump {
             .unwrap_or_else(|| project_root().join("schema.sql"));
         let db = DevDatabase::scratch_server(sh)?;
         migrate::build_app(sh)?;
-        let scratch = ScratchDb::create(sh, &db, "dump")?;
-        migrate::require(
-            migrate::on(sh, &scratch.url, &source, &["up"])?,
-            "migrate up",
-        )?;
-        std::fs::write(&target, dump(sh, &db, &scratch.url)?)
+        let scratch = ScratchDb::create(&db, "dump")?;
+        process::check(migrate::on(&scratch.url, &source, &["up"])?, "migrate up")?;
+        std::fs::write(&target, dump(&db, &scratch.url)?)
             .with_context(|| format!("cannot write {}", target.display()))?;
         eprintln!("wrote {}", target.display());
         Ok(())
@@ -35,18 +33,18 @@ impl flags::SchemaDump {
 }
 
 /// The normalized `pg_dump --schema-only` of `url`, as `schema.sql` holds it.
-pub fn dump(sh: &Shell, db: &DevDatabase, url: &PgUrl) -> anyhow::Result<String> {
-    let pg_dump = db.tool("pg_dump");
-    eprintln!("$ pg_dump --schema-only ({})", url.redacted());
-    let mut command = cmd!(
-        sh,
-        "{pg_dump} --schema-only --no-owner --no-privileges --no-tablespaces --exclude-table=_sqlx_migrations"
-    )
-    .quiet();
-    for (key, value) in url.libpq_env() {
-        command = command.env(key, value);
-    }
-    Ok(normalize(&command.read().context("pg_dump failed")?))
+pub fn dump(db: &DevDatabase, url: &PgUrl) -> anyhow::Result<String> {
+    let mut pg_dump = db.client("pg_dump", url);
+    pg_dump.args([
+        "--schema-only",
+        "--no-owner",
+        "--no-privileges",
+        "--no-tablespaces",
+        "--exclude-table=_sqlx_migrations",
+    ]);
+    Ok(normalize(
+        &process::read(pg_dump).context("pg_dump failed")?,
+    ))
 }
 
 /// Drops what varies between dumps of the same schema: comments, session settings, psql's
@@ -75,14 +73,10 @@ fn normalize(dump: &str) -> String {
 
 /// One line per schema object of `url` (relations, columns, constraints, indexes, views,
 /// functions, triggers, types, extensions), sorted.
-pub fn catalog(sh: &Shell, db: &DevDatabase, url: &PgUrl) -> anyhow::Result<BTreeSet<String>> {
-    let psql = db.tool("psql");
-    let mut command = cmd!(sh, "{psql} -X -q -t -A -v ON_ERROR_STOP=1 -c {CATALOG}").quiet();
-    for (key, value) in url.libpq_env() {
-        command = command.env(key, value);
-    }
-    Ok(command
-        .read()
+pub fn catalog(db: &DevDatabase, url: &PgUrl) -> anyhow::Result<BTreeSet<String>> {
+    let mut psql = db.psql(url);
+    psql.args(["-t", "-A", "-c", CATALOG]);
+    Ok(process::read(psql)
         .context("reading the catalog failed")?
         .lines()
         .map(str::to_owned)

@@ -1,43 +1,37 @@
-//! Scratch databases: created on the development server for one command, dropped afterwards.
+//! Scratch databases: created for one command, dropped afterwards.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use xshell::Shell;
-
-use crate::{
-    db::{DevDatabase, ident},
-    pg_url::PgUrl,
-};
+use crate::{db::DevDatabase, db::ident, pg_url::PgUrl};
 
 pub struct ScratchDb<'a> {
-    sh: &'a Shell,
     db: &'a DevDatabase,
     pub name: String,
     pub url: PgUrl,
 }
 
 impl<'a> ScratchDb<'a> {
-    pub fn create(sh: &'a Shell, db: &'a DevDatabase, purpose: &str) -> anyhow::Result<Self> {
+    pub fn create(db: &'a DevDatabase, purpose: &str) -> anyhow::Result<Self> {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "scratch_{purpose}_{}_{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        db.admin_sql(
-            sh,
-            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&name)),
-        )?;
-        db.admin_sql(sh, &format!("CREATE DATABASE {}", ident(&name)))?;
+        db.admin_sql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            ident(&name)
+        ))?;
+        db.admin_sql(&format!("CREATE DATABASE {}", ident(&name)))?;
         let url = db.admin.with_database(&name);
-        Ok(Self { sh, db, name, url })
+        Ok(Self { db, name, url })
     }
 }
 
 impl Drop for ScratchDb<'_> {
     fn drop(&mut self) {
         let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&self.name));
-        if let Err(e) = self.db.admin_sql(self.sh, &drop) {
+        if let Err(e) = self.db.admin_sql(&drop) {
             eprintln!(
                 "warning: could not drop scratch database {}: {e:#}",
                 self.name

@@ -17,14 +17,15 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use migrate_core::{MigrationSet, history};
+use pg_cluster::process;
+use walkdir::WalkDir;
 use xshell::{Shell, cmd};
 
-use crate::{db::DevDatabase, flags, project_root, scratch::ScratchDb, target_dir};
+use crate::{db::DevDatabase, flags, project_config, project_root, scratch::ScratchDb, target_dir};
 
-/// sqlx's definition of its history table (the runner's queries read it).
-const HISTORY_TABLE: &str = "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, \
-    description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), \
-    success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)";
+/// The crates whose queries are checked at compile time.
+const QUERY_CRATES: [&str; 2] = ["app", "crates/migrate-engine"];
 
 impl flags::SqlxPrepare {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
@@ -77,8 +78,8 @@ impl flags::SqlxCheck {
 /// directory the macros wrote to.
 fn generate(sh: &Shell) -> anyhow::Result<PathBuf> {
     let db = DevDatabase::scratch_server(sh)?;
-    let scratch = ScratchDb::create(sh, &db, "sqlx")?;
-    apply_up_files(sh, &db, &scratch)?;
+    let scratch = ScratchDb::create(&db, "sqlx")?;
+    apply_migrations(&db, &scratch)?;
 
     let out = target_dir().join("sqlx-offline-data");
     if out.exists() {
@@ -87,58 +88,55 @@ fn generate(sh: &Shell) -> anyhow::Result<PathBuf> {
     fs::create_dir_all(&out)?;
     // The macros do not tell cargo which variables they read: touch the sources so that
     // they expand again, now online.
-    for entry in walk(&project_root().join("app"))? {
-        if entry.extension().is_some_and(|e| e == "rs") {
-            fs::File::options()
-                .append(true)
-                .open(&entry)?
-                .set_modified(std::time::SystemTime::now())?;
+    for crate_dir in QUERY_CRATES {
+        for entry in WalkDir::new(project_root().join(crate_dir).join("src")) {
+            let entry = entry?;
+            if entry.path().extension().is_some_and(|e| e == "rs") {
+                fs::File::options()
+                    .append(true)
+                    .open(entry.path())?
+                    .set_modified(std::time::SystemTime::now())?;
+            }
         }
     }
-    cmd!(sh, "cargo check --package app --all-targets")
-        .env("SQLX_OFFLINE", "false")
-        .env("DATABASE_URL", scratch.url.to_string())
-        .env("SQLX_OFFLINE_DIR", &out)
-        .run()
-        .context("the queries do not compile against the migrated schema")?;
+    let check = cmd!(
+        sh,
+        "cargo check --package app --package migrate-engine --lib --bins"
+    )
+    .env("SQLX_OFFLINE", "false")
+    .env("DATABASE_URL", scratch.url.to_string())
+    .env("SQLX_OFFLINE_DIR", &out);
+    process::run(check).context("the queries do not compile against the migrated schema")?;
     Ok(out)
 }
 
-fn apply_up_files(sh: &Shell, db: &DevDatabase, scratch: &ScratchDb<'_>) -> anyhow::Result<()> {
-    let mut files: Vec<PathBuf> = walk(&project_root().join("migrations"))?
-        .into_iter()
-        .filter(|p| {
-            p.to_string_lossy().ends_with(".sql") && !p.to_string_lossy().ends_with(".down.sql")
-        })
-        .collect();
-    files.sort();
-    let psql = db.tool("psql");
-    let env = scratch.url.libpq_env();
+/// The schema the queries are checked against: every up migration applied with psql, then
+/// sqlx's history table (the engine's queries read it).
+fn apply_migrations(db: &DevDatabase, scratch: &ScratchDb<'_>) -> anyhow::Result<()> {
+    let config = project_config()?;
+    let set = MigrationSet::from_dir(&project_root().join("migrations"), config.clone())?;
     eprintln!(
-        "$ psql (scratch database {}) < {} up files, then sqlx's history table",
-        scratch.name,
-        files.len()
+        "applying {} migrations with psql to the scratch database {}, then sqlx's history table",
+        set.len(),
+        scratch.name
     );
-    for file in &files {
-        let no_transaction = fs::read_to_string(file)?.starts_with("-- no-transaction");
-        let single = if no_transaction {
-            None
-        } else {
-            Some("--single-transaction")
-        };
-        let mut command = cmd!(sh, "{psql} -X -q -v ON_ERROR_STOP=1 {single...} -f {file}").quiet();
-        for (key, value) in &env {
-            command = command.env(key, value);
+    for migration in set.iter() {
+        let mut psql = db.psql(&scratch.url);
+        if !migration.up.no_transaction {
+            psql.arg("--single-transaction");
         }
-        command
-            .run()
-            .with_context(|| format!("{} does not apply", file.display()))?;
+        psql.args(["-f", "-"]);
+        process::check(
+            process::pipe(psql, &migration.up.sql)?,
+            &set.path_of(&migration.up),
+        )?;
     }
-    let mut command = cmd!(sh, "{psql} -X -q -v ON_ERROR_STOP=1 -c {HISTORY_TABLE}").quiet();
-    for (key, value) in &env {
-        command = command.env(key, value);
-    }
-    command.run()?;
+    let mut psql = db.psql(&scratch.url);
+    psql.args(["-f", "-"]);
+    process::check(
+        process::pipe(psql, &history::create_table(config.table.as_sql()))?,
+        "the history table",
+    )?;
     Ok(())
 }
 
@@ -189,31 +187,14 @@ fn compare(committed: &Path, fresh: &Path) -> anyhow::Result<Diff> {
 
 /// The start of the query text recorded in a data file, to name the query in messages.
 fn query_of(json: &str) -> String {
-    let query = json
-        .split_once("\"query\": \"")
-        .map(|(_, rest)| rest.split("\",\n").next().unwrap_or(rest))
-        .unwrap_or("?")
-        .replace("\\n", " ");
+    let data: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    let query = data["query"].as_str().unwrap_or("?");
     let query: String = query.split_whitespace().collect::<Vec<_>>().join(" ");
     if query.chars().count() > 90 {
         format!("{}...", query.chars().take(90).collect::<String>())
     } else {
         query
     }
-}
-
-/// Every file under `dir`, recursively.
-fn walk(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_dir() {
-            files.extend(walk(&path)?);
-        } else {
-            files.push(path);
-        }
-    }
-    Ok(files)
 }
 
 #[cfg(test)]

@@ -11,6 +11,11 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use nix::{
+    sys::signal::{Signal, kill},
+    unistd::Pid,
+};
+use pg_cluster::process;
 use xshell::Shell;
 
 use crate::{db::DevDatabase, flags, migrate};
@@ -37,9 +42,12 @@ impl flags::Up {
         })
         .context("cannot handle Ctrl-C")?;
 
-        let mut processes = vec![("api".to_owned(), Command::new(migrate::app_binary("api")))];
+        let mut processes = vec![(
+            "api".to_owned(),
+            Command::new(migrate::app_binary("debug", "api")),
+        )];
         for i in 1..=self.workers.unwrap_or(2) {
-            let mut worker = Command::new(migrate::app_binary("worker"));
+            let mut worker = Command::new(migrate::app_binary("debug", "worker"));
             worker.args([
                 "--id",
                 &format!("dev-worker-{i}"),
@@ -53,12 +61,8 @@ impl flags::Up {
             command
                 .env("DATABASE_URL", db.runtime.to_string())
                 .env_remove("MIGRATION_DATABASE_URL");
-            eprintln!("$ {} ({name})", command.get_program().to_string_lossy());
-            let child = command
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .with_context(|| format!("cannot start {name}"))?;
+            command.stdout(Stdio::piped()).stderr(Stdio::piped());
+            let child = process::spawn(command).with_context(|| format!("cannot start {name}"))?;
             running.push((name.clone(), child.id()));
             supervise(name, child, events.clone());
         }
@@ -73,10 +77,7 @@ impl flags::Up {
             }
         }
         for (_, pid) in &running {
-            let _ = Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .stderr(Stdio::null())
-                .status();
+            signal(*pid, Signal::SIGTERM);
         }
         let deadline = Instant::now() + STOP_GRACE;
         while !running.is_empty() {
@@ -86,10 +87,7 @@ impl flags::Up {
                 Err(_) => {
                     for (name, pid) in running.drain(..) {
                         eprintln!("{name} did not stop within {STOP_GRACE:?}; killing it");
-                        let _ = Command::new("kill")
-                            .args(["-KILL", &pid.to_string()])
-                            .stderr(Stdio::null())
-                            .status();
+                        signal(pid, Signal::SIGKILL);
                     }
                 }
             }
@@ -98,6 +96,13 @@ impl flags::Up {
             Some(message) => bail!(message),
             None => Ok(()),
         }
+    }
+}
+
+/// Sends `signal` to a child that may have exited already.
+fn signal(pid: u32, signal: Signal) {
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = kill(Pid::from_raw(pid), signal);
     }
 }
 

@@ -1,21 +1,18 @@
 //! `worker`: runs queued jobs. It never migrates: it waits at the schema gate, claiming no job
 //! until the schema is there. `--listen` serves `/health` and `/ready` for probes.
 
-use std::{future::IntoFuture, net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+use std::{future::IntoFuture, net::SocketAddr, process::ExitCode, time::Duration};
 
 use anyhow::Context;
 use app::{
-    config::{self, DatabaseSettings},
-    duration,
     jobs::JobStore,
-    migrations::MigrationSet,
     probes::{self, Readiness},
-    schema_gate::{self, GateStatus},
-    shutdown, telemetry,
+    service::{self, Database, GateArgs},
+    shutdown,
     worker::{self, WorkerSettings},
 };
 use clap::Parser;
-use sqlx::postgres::PgPoolOptions;
+use migrate_engine::gate::GateStatus;
 use tokio::sync::watch;
 
 #[derive(Debug, Parser)]
@@ -36,42 +33,23 @@ struct Args {
     /// Delay before the first retry of a failed job, in milliseconds (doubles each attempt).
     #[arg(long, env = "WORKER_RETRY_BASE_MS", default_value_t = 1000)]
     retry_base_ms: u64,
-    /// Give up (exit 1) when the schema is not there after this long.
-    #[arg(long, env = "SCHEMA_WAIT_TIMEOUT", default_value = "5m", value_parser = duration::parse)]
-    schema_wait_timeout: Duration,
+    #[command(flatten)]
+    gate: GateArgs,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    if let Err(e) = config::load_dotenv() {
-        eprintln!("error: {e}");
-        return ExitCode::FAILURE;
-    }
-    let args = Args::parse();
-    telemetry::init();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("{e:#}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> ExitCode {
+    service::main(run)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let db = DatabaseSettings::for_runtime()?;
     let settings = WorkerSettings {
         id: args.id.unwrap_or_else(default_worker_id),
         poll_interval: Duration::from_millis(args.poll_interval_ms),
         lease: Duration::from_secs(args.lease_secs.max(1)),
         retry_base: Duration::from_millis(args.retry_base_ms),
     };
-    let migrations = Arc::new(MigrationSet::embedded()?);
-    let pool = PgPoolOptions::new()
-        .max_connections(2)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy_with(db.connect_options("worker"));
-    tracing::info!(database = db.redacted_url(), worker = %settings.id, "worker starting");
+    let db = Database::connect_lazy("worker", 2)?;
+    tracing::info!(database = db.settings.redacted_url(), worker = %settings.id, "worker starting");
 
     let (stop_tx, mut stop) = watch::channel(false);
     tokio::spawn(async move {
@@ -88,7 +66,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 "worker probes listening on http://{}",
                 listener.local_addr()?
             );
-            let readiness = Readiness::new(pool.clone(), migrations.clone(), gate_status);
+            let readiness = Readiness::new(db.pool.clone(), db.migrations.clone(), gate_status);
             let mut stopped = stop.clone();
             Some(tokio::spawn(
                 axum::serve(listener, probes::router(readiness))
@@ -102,7 +80,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
 
     let passed = tokio::select! {
-        passed = schema_gate::wait_for_schema(&pool, &migrations, args.schema_wait_timeout, &gate) => passed,
+        passed = db.wait_for_schema(&args.gate, &gate) => passed,
         _ = stop.wait_for(|stop| *stop) => {
             tracing::info!("stopped while waiting for the schema");
             return Ok(());
@@ -111,7 +89,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Err(refused) = passed {
         return Err(refused.into());
     }
-    worker::run_until_stopped(JobStore::new(pool), settings, stop).await;
+    worker::run_until_stopped(JobStore::new(db.pool), settings, stop).await;
     if let Some(server) = probe_server {
         server.await??;
     }

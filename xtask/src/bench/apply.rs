@@ -2,9 +2,10 @@
 //! with the baselines (psql, the floor; sqlx's `Migrator`; optionally sqlx-cli), then
 //! `migrate status` and `verify` on the largest history.
 
-use std::{path::Path, process::Stdio, time::Instant};
+use std::{path::Path, time::Instant};
 
 use anyhow::{Context, bail};
+use pg_cluster::process;
 
 use super::{
     Ctx,
@@ -100,14 +101,14 @@ pub fn run(ctx: &Ctx<'_>, sizes: &[usize], with_sqlx_cli: bool) -> anyhow::Resul
             for (i, tool) in tools.iter().enumerate() {
                 eprintln!("bench: {size} migrations, run {run}/{runs}: {}", tool.name);
                 let scratch = ctx.scratch("apply")?;
-                let mut command = (tool.command)(ctx, &dir, &scratch.url)?;
+                let command = (tool.command)(ctx, &dir, &scratch.url)?;
                 let stdin = match tool.name {
                     PSQL_AUTOCOMMIT => Some(psql_script(&dir, false)?),
                     "psql, one transaction" => Some(psql_script(&dir, true)?),
                     _ => None,
                 };
                 times[i].push(
-                    time(&mut command, stdin.as_deref())
+                    time(command, stdin.as_deref())
                         .with_context(|| format!("{} failed", tool.name))?,
                 );
                 if tool.name == "migrate up" && size == *sizes.iter().max().unwrap_or(&size) {
@@ -181,7 +182,7 @@ fn inspect(ctx: &Ctx<'_>, history: &ScratchDb<'_>, size: usize) -> anyhow::Resul
         &["up", "--dry-run"],
     ] {
         let times: Vec<f64> = (0..ctx.runs)
-            .map(|_| time(&mut ctx.migrate(&dir, &history.url, args), None))
+            .map(|_| time(ctx.migrate(&dir, &history.url, args), None))
             .collect::<anyhow::Result<_>>()?;
         let min = times.iter().copied().fold(f64::INFINITY, f64::min);
         let max = times.iter().copied().fold(0.0, f64::max);
@@ -199,25 +200,11 @@ fn inspect(ctx: &Ctx<'_>, history: &ScratchDb<'_>, size: usize) -> anyhow::Resul
     Ok(section)
 }
 
-/// Runs a command to completion (output discarded), returning how long it took in ms.
-pub fn time(command: &mut std::process::Command, stdin: Option<&str>) -> anyhow::Result<f64> {
-    use std::io::Write;
-    command.stdout(Stdio::null()).stderr(Stdio::piped());
-    command.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
+/// Runs a command to completion (its output kept only for an error), feeding it `stdin`;
+/// returns how long it took in ms.
+pub fn time(command: std::process::Command, stdin: Option<&str>) -> anyhow::Result<f64> {
     let started = Instant::now();
-    let mut child = command.spawn()?;
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("piped")
-            .write_all(input.as_bytes())?;
-    }
-    let output = child.wait_with_output()?;
+    let output = process::pipe(command, stdin.unwrap_or(""))?;
     let elapsed = ms(started.elapsed());
     if !output.status.success() {
         bail!(

@@ -9,11 +9,14 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use chrono::DateTime;
+use pg_cluster::process;
 
 use super::{
     Ctx,
     report::{Section, median, show_ms},
 };
+use crate::migrate;
 
 const PROCESSES: usize = 64;
 const READY_LINE: &str = "schema: every migration of this build is applied; ready";
@@ -75,22 +78,19 @@ fn once(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
         for i in 0..PROCESSES {
             let binary = ctx.release_binary(if i % 2 == 0 { "api" } else { "worker" });
             let log = fs::File::create(logs.join(format!("{i}.log")))?;
-            herd.push(
-                Command::new(binary)
-                    .args(["--listen", "127.0.0.1:0"])
-                    .env("DATABASE_URL", scratch.url.to_string())
-                    .env("RUST_LOG", "info")
-                    .stdout(Stdio::null())
-                    .stderr(log)
-                    .spawn()?,
-            );
+            let mut process = Command::new(binary);
+            process
+                .args(["--listen", "127.0.0.1:0"])
+                .env("DATABASE_URL", scratch.url.to_string())
+                .env("RUST_LOG", "info")
+                .stdout(Stdio::null())
+                .stderr(log);
+            herd.push(process::spawn(process)?);
         }
         let log = fs::File::create(logs.join("migrate.log"))?;
-        Ok(Command::new(ctx.release_binary("migrate"))
-            .arg("up")
-            .env("MIGRATION_DATABASE_URL", scratch.url.to_string())
-            .stderr(log)
-            .spawn()?)
+        let mut migrate = migrate::command("release", &scratch.url, None, &["up"]);
+        migrate.stderr(log);
+        process::spawn(migrate)
     })();
     let result = spawned.and_then(|mut migrate| {
         if !migrate.wait()?.success() {
@@ -146,27 +146,8 @@ fn logged_at(log: &str, marker: &str) -> Option<f64> {
         .find(|l| l.contains(marker))?
         .split_whitespace()
         .next()?;
-    parse_timestamp(stamp)
-}
-
-fn parse_timestamp(stamp: &str) -> Option<f64> {
-    let (date, time) = stamp.trim_end_matches('Z').split_once('T')?;
-    let mut ymd = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, d) = (ymd.next()??, ymd.next()??, ymd.next()??);
-    let mut hms = time.split(':');
-    let (h, min, s): (f64, f64, f64) = (
-        hms.next()?.parse().ok()?,
-        hms.next()?.parse().ok()?,
-        hms.next()?.parse().ok()?,
-    );
-    // Howard Hinnant's days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days as f64 * 86_400.0 + h * 3600.0 + min * 60.0 + s)
+    let time = DateTime::parse_from_rfc3339(stamp).ok()?;
+    Some(time.timestamp() as f64 + f64::from(time.timestamp_subsec_nanos()) / 1e9)
 }
 
 #[cfg(test)]
@@ -175,11 +156,6 @@ mod tests {
 
     #[test]
     fn log_timestamps_become_unix_seconds() {
-        assert_eq!(parse_timestamp("1970-01-01T00:00:01.5Z"), Some(1.5));
-        assert_eq!(
-            parse_timestamp("2026-11-21T13:34:56Z"),
-            Some(1_795_268_096.0)
-        );
         let log = "2026-11-21T13:34:56.250000Z  INFO schema: every migration of this build is applied; ready\n";
         assert_eq!(logged_at(log, READY_LINE), Some(1_795_268_096.25));
     }

@@ -15,16 +15,19 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use chrono::Utc;
+use pg_cluster::process;
 use xshell::{Shell, cmd};
 
-use crate::{db::DevDatabase, flags, pg_url::PgUrl, project_root, scratch::ScratchDb, target_dir};
+use crate::{
+    db::DevDatabase, flags, migrate, pg_url::PgUrl, project_root, scratch::ScratchDb, target_dir,
+};
 
 const SQLX_CLI_VERSION: &str = "0.9.0";
 const FIGURES: [&str; 4] = ["apply", "herd", "traffic", "test-setup"];
 
 /// What every figure needs.
 pub struct Ctx<'a> {
-    pub sh: &'a Shell,
     pub db: &'a DevDatabase,
     /// Runs per measurement (some figures use fewer); the median is reported.
     pub runs: usize,
@@ -34,34 +37,22 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn scratch(&self, purpose: &str) -> anyhow::Result<ScratchDb<'a>> {
-        ScratchDb::create(self.sh, self.db, purpose)
+        ScratchDb::create(self.db, purpose)
     }
 
     pub fn release_binary(&self, name: &str) -> PathBuf {
-        target_dir().join("release").join(name)
+        migrate::app_binary("release", name)
     }
 
     /// The release `migrate --source DIR ARGS` on `url`.
     pub fn migrate(&self, dir: &Path, url: &PgUrl, args: &[&str]) -> Command {
-        let mut command = Command::new(self.release_binary("migrate"));
-        command
-            .arg("--source")
-            .arg(dir)
-            .args(args)
-            .env("MIGRATION_DATABASE_URL", url.to_string())
-            .env_remove("DATABASE_URL");
-        command
+        migrate::command("release", url, Some(dir), args)
     }
 
     /// psql on `url`, reading its script from stdin.
     pub fn psql(&self, url: &PgUrl) -> Command {
-        let mut command = Command::new(self.db.tool("psql"));
-        command
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"])
-            .env("PGOPTIONS", "-c client_min_messages=warning");
-        for (key, value) in url.libpq_env() {
-            command.env(key, value);
-        }
+        let mut command = self.db.psql(url);
+        command.args(["-f", "-"]);
         command
     }
 
@@ -127,16 +118,14 @@ impl flags::Bench {
         }
         let runs = self.runs.unwrap_or(5).max(1) as usize;
         let db = DevDatabase::scratch_server(sh)?;
-        cmd!(
+        process::run(cmd!(
             sh,
             "cargo build --release --package app --bins --example sqlx_migrator"
-        )
-        .run()?;
+        ))?;
         if self.with_sqlx_cli {
             install_sqlx_cli(sh)?;
         }
         let ctx = Ctx {
-            sh,
             db: &db,
             runs,
             work: target_dir().join("bench"),
@@ -197,11 +186,10 @@ fn install_sqlx_cli(sh: &Shell) -> anyhow::Result<()> {
     if root.join("bin").join("sqlx").exists() {
         return Ok(());
     }
-    cmd!(
+    process::run(cmd!(
         sh,
         "cargo install sqlx-cli --version {SQLX_CLI_VERSION} --locked --no-default-features --features rustls,postgres --root {root}"
-    )
-    .run()?;
+    ))?;
     Ok(())
 }
 
@@ -222,34 +210,20 @@ fn machine(sh: &Shell, db: &DevDatabase) -> anyhow::Result<String> {
             .unwrap_or_else(|| "unknown".into())
     };
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    let postgres = db.admin_sql(sh, "SHOW server_version")?;
-    let rustc = cmd!(sh, "rustc --version")
-        .quiet()
-        .read()
-        .unwrap_or_default();
-    let commit = cmd!(sh, "git rev-parse --short HEAD")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .unwrap_or_else(|_| "unknown".into());
-    let date = crate::migrate_create::utc_version(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_secs(),
-    )
-    .to_string();
+    let postgres = db.admin_sql("SHOW server_version")?;
+    let rustc = process::read(cmd!(sh, "rustc --version")).unwrap_or_default();
+    let commit =
+        process::read(cmd!(sh, "git rev-parse --short HEAD")).unwrap_or_else(|_| "unknown".into());
     Ok(format!(
-        "- date: {}-{}-{} {}:{} UTC, commit {commit}\n- CPU: {} ({cores} cores)\n- memory: {}\n- OS: {}\n\
-         - PostgreSQL {} (`cargo xtask` database: {})\n- {rustc}\n",
-        &date[0..4],
-        &date[4..6],
-        &date[6..8],
-        &date[8..10],
-        &date[10..12],
+        "- date: {}, commit {}\n- CPU: {} ({cores} cores)\n- memory: {}\n- OS: {}\n\
+         - PostgreSQL {} (`cargo xtask` database: {})\n- {}\n",
+        Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        commit.trim(),
         first_line_with("/proc/cpuinfo", "model name"),
         first_line_with("/proc/meminfo", "MemTotal"),
         first_line_with("/etc/os-release", "PRETTY_NAME"),
         postgres.trim(),
         db.admin.redacted(),
+        rustc.trim(),
     ))
 }

@@ -2,9 +2,8 @@
 //! with the number of migrations; copying a template migrated once (what the test helper in
 //! `app/tests/support/template.rs` does) should not.
 
-use std::process::Stdio;
-
-use anyhow::{Context, bail};
+use anyhow::Context;
+use pg_cluster::process;
 
 use super::{
     Ctx,
@@ -19,7 +18,7 @@ pub fn run(ctx: &Ctx<'_>) -> anyhow::Result<Section> {
     // The copy the test helper makes: file by file where fsync is off (and PostgreSQL has the
     // choice), else the server's default.
     let cheap_copy = "SELECT current_setting('server_version_num')::int >= 150000 AND current_setting('fsync') = 'off'";
-    let strategy = if ctx.db.admin_sql(ctx.sh, cheap_copy)?.trim() == "t" {
+    let strategy = if ctx.db.admin_sql(cheap_copy)?.trim() == "t" {
         " STRATEGY FILE_COPY"
     } else {
         ""
@@ -45,24 +44,20 @@ pub fn run(ctx: &Ctx<'_>) -> anyhow::Result<Section> {
         let mut per_test = Vec::new();
         for (name, create) in names.iter().zip(creates) {
             let url = ctx.db.admin.with_database(name);
-            per_test.push(create + time(&mut ctx.migrate(&dir, &url, &["up"]), None)?);
-            ctx.db.admin_sql(
-                ctx.sh,
-                &format!("DROP DATABASE {} WITH (FORCE)", ident(name)),
-            )?;
+            per_test.push(create + time(ctx.migrate(&dir, &url, &["up"]), None)?);
+            ctx.db
+                .admin_sql(&format!("DROP DATABASE {} WITH (FORCE)", ident(name)))?;
         }
 
         let template = ctx.scratch("template")?;
-        let build = time(&mut ctx.migrate(&dir, &template.url, &["up"]), None)?;
+        let build = time(ctx.migrate(&dir, &template.url, &["up"]), None)?;
         let copies: Vec<String> = (1..=ctx.runs)
             .map(|run| format!("bench_copy_{size}_{run}"))
             .collect();
         let copy_times = create_databases(ctx, &copies, Some(&template.name), strategy)?;
         for name in &copies {
-            ctx.db.admin_sql(
-                ctx.sh,
-                &format!("DROP DATABASE {} WITH (FORCE)", ident(name)),
-            )?;
+            ctx.db
+                .admin_sql(&format!("DROP DATABASE {} WITH (FORCE)", ident(name)))?;
         }
         section.row(vec![
             size.to_string(),
@@ -97,20 +92,10 @@ fn create_databases(
     for name in names {
         script += &format!("CREATE DATABASE {}{from}{strategy};\n", ident(name));
     }
-    let mut child = ctx
-        .admin_psql()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(Stdio::piped())
-        .spawn()?;
-    std::io::Write::write_all(&mut child.stdin.take().expect("piped"), script.as_bytes())?;
-    let output = child.wait_with_output()?;
-    if !output.status.success() {
-        bail!(
-            "creating databases failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    let output = process::check(
+        process::pipe(ctx.admin_psql(), &script)?,
+        "creating databases",
+    )?;
     let times: Vec<f64> = String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|l| {

@@ -5,18 +5,18 @@
 
 use std::{
     fs,
-    process::{Command, Stdio},
+    process::Stdio,
     thread,
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, bail};
+use pg_cluster::process;
 
 use super::{
     Ctx,
     report::{Section, median, percentile, show_ms},
 };
-use crate::pg_url::PgUrl;
 
 const PGBENCH_SECONDS: u64 = 18;
 const READER_STARTS: Duration = Duration::from_secs(1);
@@ -99,7 +99,7 @@ fn once(ctx: &Ctx<'_>, flags: Option<&[&str]>) -> anyhow::Result<Outcome> {
     let scratch = ctx.scratch("traffic")?;
     let setup = "CREATE TABLE hot (id int PRIMARY KEY, v text NOT NULL);\n\
                  INSERT INTO hot SELECT i, md5(i::text) FROM generate_series(1, 10000) i;\nANALYZE hot;\n";
-    super::apply::time(&mut ctx.psql(&scratch.url), Some(setup)).context("creating the table")?;
+    super::apply::time(ctx.psql(&scratch.url), Some(setup)).context("creating the table")?;
     let migrations = ctx.work.join("traffic-migrations");
     let _ = fs::remove_dir_all(&migrations);
     fs::create_dir_all(&migrations)?;
@@ -116,8 +116,8 @@ fn once(ctx: &Ctx<'_>, flags: Option<&[&str]>) -> anyhow::Result<Outcome> {
         "\\set id random(1, 10000)\nSELECT v FROM hot WHERE id = :id;\n",
     )?;
 
-    let mut pgbench = with_env(Command::new(ctx.db.tool("pgbench")), &scratch.url);
-    let pgbench = pgbench
+    let mut pgbench = ctx.db.client("pgbench", &scratch.url);
+    pgbench
         .args([
             "-n",
             "-c",
@@ -133,8 +133,8 @@ fn once(ctx: &Ctx<'_>, flags: Option<&[&str]>) -> anyhow::Result<Outcome> {
         .arg(format!("--log-prefix={}", logs.join("tx").display()))
         .current_dir(&logs)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
+        .stderr(Stdio::piped());
+    let pgbench = process::spawn(pgbench)
         .context("pgbench (from the PostgreSQL server package) is needed")?;
     let started = Instant::now();
     thread::sleep(READER_STARTS);
@@ -142,8 +142,8 @@ fn once(ctx: &Ctx<'_>, flags: Option<&[&str]>) -> anyhow::Result<Outcome> {
         "BEGIN; SELECT count(*) FROM hot; SELECT pg_sleep({READER_HOLDS_SECONDS}); COMMIT;\n"
     );
     let reader = thread::spawn({
-        let mut command = ctx.psql(&scratch.url);
-        move || super::apply::time(&mut command, Some(&reader))
+        let command = ctx.psql(&scratch.url);
+        move || super::apply::time(command, Some(&reader))
     });
     let mut landed = 0.0;
     let mut attempts = 0.0;
@@ -151,12 +151,9 @@ fn once(ctx: &Ctx<'_>, flags: Option<&[&str]>) -> anyhow::Result<Outcome> {
         thread::sleep(MIGRATE_STARTS.saturating_sub(started.elapsed()));
         let mut args = vec!["up"];
         args.extend_from_slice(flags);
-        let mut migrate = ctx.migrate(&migrations, &scratch.url, &args);
+        let migrate = ctx.migrate(&migrations, &scratch.url, &args);
         let began = Instant::now();
-        let output = migrate
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()?;
+        let output = process::output(migrate)?;
         landed = began.elapsed().as_secs_f64() * 1000.0;
         let stderr = String::from_utf8_lossy(&output.stderr);
         if !output.status.success() {
@@ -200,11 +197,4 @@ fn read_latencies(dir: &std::path::Path) -> anyhow::Result<Vec<f64>> {
         bail!("pgbench logged no transactions in {}", dir.display());
     }
     Ok(latencies)
-}
-
-fn with_env(mut command: Command, url: &PgUrl) -> Command {
-    for (key, value) in url.libpq_env() {
-        command.env(key, value);
-    }
-    command
 }

@@ -9,8 +9,11 @@ mod cluster;
 mod docker;
 mod roles;
 
+use std::{path::PathBuf, process::Command};
+
 use anyhow::{Context, bail};
-use xshell::{Shell, cmd};
+use pg_cluster::process;
+use xshell::Shell;
 
 use crate::{flags, pg_url::PgUrl};
 
@@ -37,17 +40,17 @@ pub enum Server {
     /// Given by `DATABASE_URL`; this project does not manage it.
     External,
     Docker,
-    Cluster(cluster::Cluster),
+    Cluster(pg_cluster::Cluster),
 }
 
 impl DevDatabase {
     /// Finds or starts the server and makes sure the app's database exists, with its roles
     /// when this project manages the server.
     pub fn ensure(sh: &Shell) -> anyhow::Result<Self> {
-        let db = Self::server(sh)?;
+        let db = Self::server(sh, &cluster::DEV)?;
         if db.manages_roles() {
-            let created = db.create_app_database(sh)?;
-            roles::ensure(sh, &db, created)?;
+            let created = db.create_app_database()?;
+            roles::ensure(&db, created)?;
         }
         Ok(db)
     }
@@ -55,42 +58,40 @@ impl DevDatabase {
     /// A server where scratch databases may be created and dropped (tests, checks, benches).
     /// Only `admin` matters.
     pub fn scratch_server(sh: &Shell) -> anyhow::Result<Self> {
-        if let Some(db) = Self::from_env()? {
-            return Ok(db);
-        }
-        let (server, admin) = start_server(
-            sh,
-            &cluster::SCRATCH,
-            "scratch databases: on docker compose's `db` service",
-            "scratch databases: on a throwaway cluster from",
-        )?;
-        Ok(Self {
-            server,
-            migrator: admin.clone(),
-            runtime: admin.clone(),
-            admin,
-        })
+        Self::server(sh, &cluster::SCRATCH)
     }
 
-    /// Finds or starts the development server, without looking at the app's database.
-    fn server(sh: &Shell) -> anyhow::Result<Self> {
+    /// `DATABASE_URL`'s server, else docker compose's `db` service, else a throwaway cluster.
+    fn server(sh: &Shell, spec: &cluster::Spec) -> anyhow::Result<Self> {
         if let Some(db) = Self::from_env()? {
             return Ok(db);
         }
-        let (server, admin) = start_server(
-            sh,
-            &cluster::DEV,
-            "database: a Docker engine answers, so docker compose runs the `db` service",
-            "database: no DATABASE_URL and no Docker engine; using a throwaway cluster from",
-        )?;
+        let (server, admin) = if docker::engine_answers() {
+            eprintln!(
+                "{}: a Docker engine answers, so docker compose runs the `db` service",
+                spec.purpose
+            );
+            (Server::Docker, docker::up(sh)?)
+        } else {
+            let Some(bin_dir) = pg_cluster::find_server_binaries() else {
+                bail!("{NO_SERVER}")
+            };
+            eprintln!(
+                "{}: no DATABASE_URL and no Docker engine; a throwaway cluster from {}",
+                spec.purpose,
+                bin_dir.display()
+            );
+            let cluster = cluster::up(spec, &bin_dir)?;
+            let admin = PgUrl::parse(&cluster.admin_url())?;
+            (Server::Cluster(cluster), admin)
+        };
         let app = admin.with_database(APP_DATABASE);
-        let db = Self {
+        Ok(Self {
             server,
             migrator: app.with_user(roles::MIGRATOR, roles::MIGRATOR),
             runtime: app.with_user(roles::RUNTIME, roles::RUNTIME),
             admin,
-        };
-        Ok(db)
+        })
     }
 
     fn manages_roles(&self) -> bool {
@@ -124,90 +125,96 @@ impl DevDatabase {
         }))
     }
 
-    /// A PostgreSQL client tool (psql, pg_dump), matching the cluster's server when there is one.
-    pub fn tool(&self, name: &str) -> std::path::PathBuf {
-        match &self.server {
-            Server::Cluster(cluster) => cluster.tool(name),
-            _ => name.into(),
-        }
-    }
-
-    /// Runs SQL on the server as the admin, in the maintenance database; returns its output.
-    pub fn admin_sql(&self, sh: &Shell, sql: &str) -> anyhow::Result<String> {
-        self.admin_sql_in(sh, "postgres", sql)
-    }
-
-    /// Runs SQL as the admin in `database`; returns its output.
-    pub fn admin_sql_in(&self, sh: &Shell, database: &str, sql: &str) -> anyhow::Result<String> {
-        eprintln!(
-            "$ psql -c {sql:?}  ({})",
-            self.admin.with_database(database).redacted()
-        );
-        self.psql(sh, database, &["-c", sql], None)
-    }
-
-    /// Runs a psql script (meta-commands such as `\connect` allowed) as the admin.
-    pub fn admin_script(&self, sh: &Shell, script: &str) -> anyhow::Result<String> {
-        eprintln!(
-            "$ psql -f - < script ({} lines)  ({})",
-            script.lines().count(),
-            self.admin.redacted()
-        );
-        self.psql(sh, "postgres", &["-f", "-"], Some(script))
-    }
-
-    fn psql(
-        &self,
-        sh: &Shell,
-        database: &str,
-        args: &[&str],
-        stdin: Option<&str>,
-    ) -> anyhow::Result<String> {
-        let url = self.admin.with_database(database);
-        let mut command = match self.server {
-            // The host may have no PostgreSQL client; the container has one.
-            Server::Docker => cmd!(
-                sh,
-                "docker compose exec -T db psql -U postgres -d {database}"
-            ),
-            _ => {
-                let psql = self.tool("psql");
-                cmd!(sh, "{psql}")
-            }
+    /// A PostgreSQL client program (psql, pg_dump, pgbench) connected to `url` through `PG*`
+    /// variables: the one matching the server when this project runs it, else the one on PATH.
+    pub fn client(&self, program: &str, url: &PgUrl) -> Command {
+        let path = match &self.server {
+            Server::Cluster(cluster) => cluster.tool(program),
+            _ => PathBuf::from(program),
         };
-        command = command
-            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"])
-            .args(args)
-            .env("PGOPTIONS", "-c client_min_messages=warning")
-            .quiet();
-        for (key, value) in url.libpq_env() {
-            command = command.env(key, value);
+        let mut command = Command::new(path);
+        command
+            .envs(url.libpq_env())
+            .env("PGOPTIONS", "-c client_min_messages=warning");
+        command
+    }
+
+    /// psql on `url`: no `.psqlrc`, quiet, stopping at the first error.
+    pub fn psql(&self, url: &PgUrl) -> Command {
+        let mut psql = self.client("psql", url);
+        psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1"]);
+        psql
+    }
+
+    /// psql as the admin in `database`: in the container when docker compose runs the server
+    /// (the host may have no PostgreSQL client), else here.
+    fn admin_psql(&self, database: &str) -> Command {
+        match self.server {
+            Server::Docker => {
+                let mut exec = Command::new("docker");
+                exec.args([
+                    "compose",
+                    "exec",
+                    "-T",
+                    "db",
+                    "psql",
+                    "-X",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                ])
+                .args(["-U", "postgres", "-d", database]);
+                exec
+            }
+            _ => self.psql(&self.admin.with_database(database)),
         }
-        if let Some(stdin) = stdin {
-            command = command.stdin(stdin);
-        }
-        command.read().with_context(|| {
+    }
+
+    /// Runs `sql` as the admin in `database`; returns its rows, unaligned.
+    pub fn admin_sql_in(&self, database: &str, sql: &str) -> anyhow::Result<String> {
+        let mut psql = self.admin_psql(database);
+        psql.args(["-t", "-A", "-c", sql]);
+        process::read(psql).with_context(|| {
             format!(
                 "psql failed on {} (is the PostgreSQL client installed?)",
-                url.redacted()
+                self.admin.redacted()
             )
         })
     }
 
+    /// Runs a psql script (meta-commands such as `\connect` allowed) as the admin.
+    pub fn admin_script(&self, script: &str) -> anyhow::Result<()> {
+        let mut psql = self.admin_psql("postgres");
+        psql.args(["-f", "-"]);
+        let output = process::pipe(psql, script)?;
+        if !output.status.success() {
+            bail!(
+                "psql failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+
+    /// Runs `sql` as the admin in the maintenance database.
+    pub fn admin_sql(&self, sql: &str) -> anyhow::Result<String> {
+        self.admin_sql_in("postgres", sql)
+    }
+
     /// Creates the app's database when it is missing; returns whether it did.
-    fn create_app_database(&self, sh: &Shell) -> anyhow::Result<bool> {
-        let name = self.migrator.database.as_deref().unwrap_or(APP_DATABASE);
-        let exists = self.admin_sql(
-            sh,
-            &format!(
-                "SELECT 1 FROM pg_database WHERE datname = {}",
-                literal(name)
-            ),
-        )?;
+    fn create_app_database(&self) -> anyhow::Result<bool> {
+        let name = self
+            .migrator
+            .database()
+            .unwrap_or_else(|| APP_DATABASE.to_owned());
+        let exists = self.admin_sql(&format!(
+            "SELECT 1 FROM pg_database WHERE datname = {}",
+            literal(&name)
+        ))?;
         if !exists.trim().is_empty() {
             return Ok(false);
         }
-        self.admin_sql(sh, &format!("CREATE DATABASE {}", ident(name)))?;
+        self.admin_sql(&format!("CREATE DATABASE {}", ident(&name)))?;
         Ok(true)
     }
 }
@@ -244,9 +251,9 @@ impl flags::DbDown {
             );
             return Ok(());
         }
-        let mut stopped = cluster::Cluster::down(&cluster::DEV, self.purge)?;
-        stopped |= cluster::Cluster::down(&cluster::SCRATCH, self.purge)?;
-        if docker::engine_answers(sh) {
+        let mut stopped = cluster::down(&cluster::DEV, self.purge)?;
+        stopped |= cluster::down(&cluster::SCRATCH, self.purge)?;
+        if docker::engine_answers() {
             docker::down(sh, self.purge)?;
             stopped = true;
         }
@@ -259,48 +266,26 @@ impl flags::DbDown {
 
 impl flags::DbReset {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let db = DevDatabase::server(sh)?;
+        let db = DevDatabase::server(sh, &cluster::DEV)?;
         let name = db
             .migrator
-            .database
-            .clone()
+            .database()
             .context("the migration URL names no database")?;
         if !db.migrator.is_local() && !self.force {
             bail!(
                 "refusing to reset database {name:?} on {}: it is not on this machine. Pass --force if you mean it",
-                db.migrator.host.as_deref().unwrap_or("?")
+                db.migrator.host().unwrap_or("?")
             );
         }
         eprintln!("resetting database {name:?} on {}", db.migrator.redacted());
-        db.admin_sql(
-            sh,
-            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&name)),
-        )?;
-        let created = db.create_app_database(sh)?;
+        db.admin_sql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            ident(&name)
+        ))?;
+        let created = db.create_app_database()?;
         if db.manages_roles() {
-            roles::ensure(sh, &db, created)?;
+            roles::ensure(&db, created)?;
         }
         crate::migrate::run(sh, &db, &["up"])
     }
-}
-
-/// docker compose's `db` service where a Docker engine answers, else a throwaway cluster
-/// from the installed server binaries; says which (`cluster_says` is followed by their path).
-fn start_server(
-    sh: &Shell,
-    spec: &cluster::Spec,
-    docker_says: &str,
-    cluster_says: &str,
-) -> anyhow::Result<(Server, PgUrl)> {
-    if docker::engine_answers(sh) {
-        eprintln!("{docker_says}");
-        return Ok((Server::Docker, docker::up(sh)?));
-    }
-    let Some(bin_dir) = cluster::find_server_binaries() else {
-        bail!("{NO_SERVER}")
-    };
-    eprintln!("{cluster_says} {}", bin_dir.display());
-    let cluster = cluster::Cluster::up(spec, bin_dir)?;
-    let admin = cluster.admin_url();
-    Ok((Server::Cluster(cluster), admin))
 }

@@ -1,0 +1,143 @@
+//! How `migrate` treats its connection: unreachable servers, bad credentials, and proxies that
+//! would move its statements between server sessions.
+
+use std::time::{Duration, Instant};
+
+use crate::MIGRATE;
+use test_support::{Migrations, TestDb, pgbouncer::PgBouncer, run};
+
+const CREATE_A: (&str, &str) = ("1_create_a.up.sql", "CREATE TABLE a (id int);\n");
+
+#[tokio::test]
+async fn a_transaction_pooler_is_refused_before_anything_changes() {
+    let db = TestDb::new().await;
+    let bouncer = PgBouncer::start(&db, "transaction");
+    let m = Migrations::new(&[CREATE_A]);
+    let refused = run(MIGRATE
+        .command()
+        .env("MIGRATION_DATABASE_URL", bouncer.url(&db))
+        .arg("--source")
+        .arg(m.path())
+        .arg("up"));
+    refused
+        .assert_code(1)
+        .assert_stderr_contains("goes through a transaction-pooling proxy");
+    refused.assert_stderr_contains("Point MIGRATION_DATABASE_URL at PostgreSQL directly");
+    assert!(!db.table_exists("_sqlx_migrations").await);
+    assert!(!db.table_exists("a").await);
+}
+
+#[tokio::test]
+async fn a_session_pooler_is_fine() {
+    let db = TestDb::new().await;
+    let bouncer = PgBouncer::start(&db, "session");
+    let m = Migrations::new(&[CREATE_A]);
+    run(MIGRATE
+        .command()
+        .env("MIGRATION_DATABASE_URL", bouncer.url(&db))
+        .arg("--source")
+        .arg(m.path())
+        .arg("up"))
+    .assert_code(0);
+    assert!(db.table_exists("a").await);
+}
+
+#[test]
+fn an_unreachable_server_is_retried_until_the_connect_timeout() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let failed = run(MIGRATE
+        .command()
+        .env(
+            "MIGRATION_DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:{port}/app"),
+        )
+        .args(["status", "--connect-timeout", "1500ms"]));
+    let waited = started.elapsed();
+    failed.assert_code(1).assert_stderr_contains(&format!(
+        "cannot reach the database at postgres://postgres@127.0.0.1:{port}/app after 1.5s"
+    ));
+    failed.assert_stderr_contains("retrying until 1.5s have passed");
+    assert!(
+        waited >= Duration::from_millis(1200) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_comes_up_late_is_waited_for() {
+    let db = TestDb::new().await;
+    let m = Migrations::new(&[CREATE_A]);
+    // A port that answers only after a while: a forwarder to the real server, started late.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let server = url::Url::parse(&test_support::server_url()).unwrap();
+    let target = format!(
+        "{}:{}",
+        server.host_str().unwrap(),
+        server.port().unwrap_or(5432)
+    );
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        loop {
+            let (mut client, _) = listener.accept().await.unwrap();
+            let target = target.clone();
+            tokio::spawn(async move {
+                let mut upstream = tokio::net::TcpStream::connect(target).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    let mut late = url::Url::parse(&db.url).unwrap();
+    late.set_host(Some("127.0.0.1")).unwrap();
+    late.set_port(Some(port)).unwrap();
+    let mut command = MIGRATE.command();
+    command
+        .env("MIGRATION_DATABASE_URL", late.as_str())
+        .arg("--source")
+        .arg(m.path())
+        .args(["up", "--connect-timeout", "20s"]);
+    let done = tokio::task::spawn_blocking(move || run(&mut command))
+        .await
+        .unwrap();
+    done.assert_code(0)
+        .assert_stderr_contains("cannot reach the database");
+    assert!(db.table_exists("a").await);
+}
+
+#[tokio::test]
+async fn an_unknown_role_or_database_fails_at_once() {
+    let db = TestDb::new().await;
+    let mut url = url::Url::parse(&db.url).unwrap();
+    url.set_username("no_such_role").unwrap();
+    let started = Instant::now();
+    run(MIGRATE
+        .command()
+        .env("MIGRATION_DATABASE_URL", url.as_str())
+        .arg("status"))
+    .assert_code(1)
+    .assert_stderr_contains("authentication failed for postgres://no_such_role@")
+    .assert_stderr_contains("check the user and password in MIGRATION_DATABASE_URL");
+
+    let mut url = url::Url::parse(&db.url).unwrap();
+    url.set_path("no_such_database");
+    run(MIGRATE
+        .command()
+        .env("MIGRATION_DATABASE_URL", url.as_str())
+        .arg("status"))
+    .assert_code(1)
+    .assert_stderr_contains("database \"no_such_database\" does not exist");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no retrying: {:?}",
+        started.elapsed()
+    );
+}

@@ -1,0 +1,77 @@
+//! The app's integration tests: its three binaries as real processes (`migrate`, `api`,
+//! `worker`), each test on a database of its own. The helpers every crate's tests share are in
+//! `test-support`; what only needs these binaries is here.
+
+mod baseline;
+mod concurrency;
+mod connections;
+mod crash;
+mod file_checks;
+mod herd;
+mod jobs_flow;
+mod live_traffic;
+mod migrate_cli;
+mod no_transaction;
+mod roles;
+mod schema_gate;
+mod several_per_message;
+mod single_transaction;
+mod sqlx_compat;
+
+use std::{hash::Hasher, path::Path, process::Command};
+
+use migrate_engine::MigrationSet;
+use test_support::{Binary, TestDb, run};
+
+pub const MIGRATE: Binary = Binary(env!("CARGO_BIN_EXE_migrate"));
+pub const API: Binary = Binary(env!("CARGO_BIN_EXE_api"));
+pub const WORKER: Binary = Binary(env!("CARGO_BIN_EXE_worker"));
+
+/// `migrate` on a database.
+pub trait MigrateCommand {
+    /// `migrate` with this database as `MIGRATION_DATABASE_URL`, reading `source` when given.
+    fn migrate(&self, source: Option<&Path>) -> Command;
+}
+
+impl MigrateCommand for TestDb {
+    fn migrate(&self, source: Option<&Path>) -> Command {
+        migrate_at(&self.url, source)
+    }
+}
+
+/// `migrate` connecting with `url`, reading `source` when given.
+pub fn migrate_at(url: &str, source: Option<&Path>) -> Command {
+    let mut command = MIGRATE.command();
+    command.env("MIGRATION_DATABASE_URL", url);
+    if let Some(dir) = source {
+        command.arg("--source").arg(dir);
+    }
+    command
+}
+
+/// This build's migrations.
+pub fn embedded() -> MigrationSet {
+    app::MIGRATIONS
+        .migration_set()
+        .expect("the project's migrations pass every check")
+}
+
+/// A database with every migration of this build applied, copied from a template built once
+/// per set of migrations with the real `migrate`.
+pub async fn migrated() -> TestDb {
+    let mut key = std::hash::DefaultHasher::new();
+    for migration in embedded().iter() {
+        key.write_i64(migration.version);
+        key.write(&migration.checksum);
+        key.write(
+            migration
+                .down
+                .as_ref()
+                .map_or(&b""[..], |d| d.sql.as_bytes()),
+        );
+    }
+    TestDb::from_template(key.finish(), |url| {
+        run(migrate_at(url, None).arg("up")).assert_code(0);
+    })
+    .await
+}

@@ -1,0 +1,137 @@
+//! The two roles of `ops/roles.sql`: the migrator owns the schema; the runtime role reads and
+//! writes rows, including in tables later migrations create, and can change nothing else.
+
+use std::time::Duration;
+
+use crate::{API, WORKER, migrate_at};
+use serde_json::json;
+use sqlx::{Connection, Executor, PgConnection};
+use test_support::{
+    Migrations, TestDb,
+    http::{AppProcess, request},
+    roles::Roles,
+    run,
+};
+
+async fn connect(url: &str) -> PgConnection {
+    PgConnection::connect(url).await.unwrap()
+}
+
+/// The SQLSTATE of a statement that must fail.
+async fn refused(conn: &mut PgConnection, sql: &'static str) -> String {
+    let error = conn.execute(sql).await.expect_err(sql);
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .map(|c| c.into_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_runtime_role_reads_and_writes_but_cannot_change_the_schema() {
+    let roles;
+    let db = TestDb::new().await;
+    roles = Roles::set_up(&db).await;
+    run(migrate_at(&roles.url(&db, &roles.migrator), None).arg("up")).assert_code(0);
+
+    let mut runtime = connect(&roles.url(&db, &roles.runtime)).await;
+    runtime
+        .execute("INSERT INTO jobs (kind) VALUES ('echo')")
+        .await
+        .unwrap();
+    runtime
+        .execute("UPDATE jobs SET attempts = 1")
+        .await
+        .unwrap();
+    runtime.execute("SELECT * FROM jobs").await.unwrap();
+    runtime.execute("DELETE FROM jobs").await.unwrap();
+    runtime
+        .execute("SELECT * FROM _sqlx_migrations")
+        .await
+        .unwrap();
+
+    for sql in [
+        "CREATE TABLE sneaky (id int)",
+        "ALTER TABLE jobs ADD COLUMN sneaky int",
+        "DROP TABLE jobs",
+        "TRUNCATE jobs",
+        "CREATE INDEX sneaky ON jobs (kind)",
+        "INSERT INTO _sqlx_migrations VALUES (1, 'forged', now(), true, '\\x00', 0)",
+        "DELETE FROM _sqlx_migrations",
+    ] {
+        assert_eq!(
+            refused(&mut runtime, sql).await,
+            "42501",
+            "{sql} must be refused (insufficient_privilege)"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tables_of_later_migrations_are_usable_by_the_runtime_role() {
+    let roles;
+    let db = TestDb::new().await;
+    roles = Roles::set_up(&db).await; // before any migration exists
+    let m = Migrations::new(&[(
+        "1_create_notes.up.sql",
+        "CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL);\n",
+    )]);
+    run(migrate_at(&roles.url(&db, &roles.migrator), Some(m.path())).arg("up")).assert_code(0);
+    let mut runtime = connect(&roles.url(&db, &roles.runtime)).await;
+    runtime
+        .execute("INSERT INTO notes (body) VALUES ('hello')")
+        .await
+        .unwrap();
+    let body: String = sqlx::query_scalar("SELECT body FROM notes")
+        .fetch_one(&mut runtime)
+        .await
+        .unwrap();
+    assert_eq!(body, "hello");
+}
+
+#[tokio::test]
+async fn the_app_runs_as_the_runtime_role() {
+    let roles;
+    let db = TestDb::new().await;
+    roles = Roles::set_up(&db).await;
+    run(migrate_at(&roles.url(&db, &roles.migrator), None).arg("up")).assert_code(0);
+    let runtime_url = roles.url(&db, &roles.runtime);
+
+    let mut api = API.command();
+    api.env("DATABASE_URL", &runtime_url)
+        .args(["--listen", "127.0.0.1:0"]);
+    let api = AppProcess::start(api, true);
+    api.wait_until_ready(Duration::from_secs(10)).await;
+    let mut worker = WORKER.command();
+    worker
+        .env("DATABASE_URL", &runtime_url)
+        .args(["--poll-interval-ms", "50"]);
+    let _worker = AppProcess::start(worker, false);
+
+    let created = request(
+        api.addr(),
+        "POST",
+        "/jobs",
+        Some(&json!({"kind": "sum", "payload": {"numbers": [2, 3]}})),
+    )
+    .await
+    .unwrap();
+    let id = created.json()["id"].as_i64().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let job = request(api.addr(), "GET", &format!("/jobs/{id}"), None)
+            .await
+            .unwrap()
+            .json();
+        if job["status"] == "succeeded" {
+            assert_eq!(job["result"], json!({"sum": 5.0}));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{job}\n{}",
+            api.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

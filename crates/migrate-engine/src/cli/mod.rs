@@ -1,0 +1,207 @@
+//! The `migrate` command line, for any project's `migrate` binary: the flags, what each
+//! command does with the engine, and the exit code of a failure. A binary parses [`Cli`], calls
+//! [`Cli::run`] with its embedded migrations, and prints each line of an error (see the crate
+//! documentation for the whole `main`).
+
+mod run;
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{
+    baseline::BaselineOptions,
+    engine::Policy,
+    error::{Error, ErrorKind},
+    plan::{DownOptions, UpOptions},
+};
+
+/// Exit code when another runner held the migration lock longer than `--lock-wait`.
+pub const EXIT_LOCK_WAIT: u8 = 3;
+
+/// `migrate`'s arguments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "migrate",
+    about = "The only entrypoint that changes the schema: applies and reverts the migrations \
+             embedded in this build, one runner at a time.",
+    after_help = "Connects with MIGRATION_DATABASE_URL, falling back to DATABASE_URL (.env is read).\n\
+                  Exit codes: 0 done, 1 failed or refused (nothing changed), 2 bad usage, \
+                  3 another runner held the lock longer than --lock-wait."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// How, and on which migrations.
+    #[command(flatten)]
+    pub options: Options,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Options {
+    /// Read migrations from this directory instead of the ones embedded in the binary.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub source: Option<PathBuf>,
+    /// The sqlx configuration for --source (default: ./sqlx.toml when it exists). Without
+    /// --source, migrations are read from its migrations-dir.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Keep retrying an unreachable server this long.
+    #[arg(long, global = true, env = "MIGRATE_CONNECT_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Duration,
+    /// Wait this long for another runner to finish before giving up with exit code 3.
+    #[arg(long, global = true, env = "MIGRATE_LOCK_WAIT", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub lock_wait: Duration,
+    /// Per migration: give up waiting for a table lock after this long, roll back, retry.
+    #[arg(long, global = true, env = "MIGRATE_LOCK_TIMEOUT", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: Duration,
+    /// How many times to try a migration that keeps hitting --lock-timeout.
+    #[arg(long, global = true, env = "MIGRATE_LOCK_RETRIES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub lock_retries: u32,
+    /// Per statement: cancel any statement running longer than this (default: no limit).
+    #[arg(long, global = true, env = "MIGRATE_STATEMENT_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Options {
+    fn policy(&self) -> Policy {
+        Policy {
+            lock_wait: self.lock_wait,
+            lock_timeout: self.lock_timeout,
+            lock_retries: self.lock_retries,
+            statement_timeout: self.statement_timeout,
+        }
+    }
+}
+
+/// `migrate`'s commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, oldest first.
+    Up(UpArgs),
+    /// Revert applied migrations, newest first (one by default).
+    Down(DownArgs),
+    /// Print the latest applied migration, or `none`.
+    Current,
+    /// List every migration known to this build or the database, with its state.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exit 0 only when the database holds exactly this build's migrations, unmodified.
+    Verify,
+    /// Record migrations as applied without running them, for a database that already has
+    /// their schema (made before migrations were used, or loaded from schema.sql).
+    Baseline(BaselineArgs),
+}
+
+/// `migrate up`'s arguments.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Stop after this version (it must be one of this build's migrations).
+    #[arg(long, value_name = "VERSION", allow_negative_numbers = true)]
+    pub to: Option<i64>,
+    /// Print what would be applied and change nothing (not even the history table).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run all pending migrations in one transaction: all or nothing (not for no-transaction
+    /// files; thousands of new tables may need a larger max_locks_per_transaction).
+    #[arg(long)]
+    pub single_transaction: bool,
+    /// Send at most N migrations to the server in one message, each still in its own
+    /// transaction (default: as many as took about 25 ms before, up to 64; 1: one by one).
+    #[arg(long, value_name = "N", conflicts_with = "single_transaction", value_parser = clap::value_parser!(u16).range(1..))]
+    pub per_message: Option<u16>,
+    /// Proceed although the database has migrations this build does not know.
+    #[arg(long)]
+    pub ignore_missing: bool,
+    /// Apply pending migrations older than the newest applied one.
+    #[arg(long)]
+    pub allow_out_of_order: bool,
+}
+
+impl UpArgs {
+    fn options(&self) -> UpOptions {
+        UpOptions {
+            to: self.to,
+            ignore_missing: self.ignore_missing,
+            allow_out_of_order: self.allow_out_of_order,
+            single_transaction: self.single_transaction,
+            per_message: self.per_message.map(usize::from),
+        }
+    }
+}
+
+/// `migrate down`'s arguments.
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Revert this many migrations.
+    #[arg(long, value_name = "N", conflicts_with_all = ["to", "all"], value_parser = clap::value_parser!(u32).range(1..))]
+    pub steps: Option<u32>,
+    /// Revert every migration newer than VERSION.
+    #[arg(
+        long,
+        value_name = "VERSION",
+        conflicts_with = "all",
+        allow_negative_numbers = true
+    )]
+    pub to: Option<i64>,
+    /// Revert every applied migration.
+    #[arg(long)]
+    pub all: bool,
+    /// Print what would be reverted and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl DownArgs {
+    fn options(&self) -> DownOptions {
+        DownOptions {
+            steps: self.steps,
+            to: self.to,
+            all: self.all,
+        }
+    }
+}
+
+/// `migrate baseline`'s arguments.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Record up to this version (default: all of this build's migrations).
+    #[arg(long, value_name = "VERSION", allow_negative_numbers = true)]
+    pub to: Option<i64>,
+    /// Proceed although the history table already has rows (only missing ones are added).
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl BaselineArgs {
+    fn options(&self) -> BaselineOptions {
+        BaselineOptions {
+            to: self.to,
+            force: self.force,
+        }
+    }
+}
+
+/// The exit code for a failure: 3 when the lock wait ran out, else 1.
+pub fn exit_code(error: &Error) -> ExitCode {
+    match error.kind() {
+        ErrorKind::LockWait => ExitCode::from(EXIT_LOCK_WAIT),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,186 @@
+//! What each `migrate` command does: which migrations (embedded, or read from a directory),
+//! one dedicated session, the engine, and what is printed.
+
+use std::path::Path;
+
+use migrate_core::{Config, Migration, MigrationSet};
+use serde_json::json;
+
+use super::{Cli, Command};
+use crate::{
+    embedded::Embedded,
+    engine::Engine,
+    error::{Error, ErrorKind, Result},
+    session::Session,
+    settings::DatabaseSettings,
+    status::{State, StatusReport},
+};
+
+impl Cli {
+    /// Runs the command on `embedded` migrations, or on the files `--source` / `--config`
+    /// name. This is what a `migrate` binary calls; it reaches apply, revert and baseline.
+    pub async fn run(self, embedded: &Embedded) -> Result<()> {
+        let set = self.migration_set(embedded)?;
+        let settings = DatabaseSettings::for_migrations()?;
+        let mut session = Session::connect(&settings, self.options.connect_timeout).await?;
+        let outcome = self.dispatch(&set, &mut session).await;
+        // Closing the session releases the migration lock on every path, errors included.
+        session.close().await;
+        outcome
+    }
+
+    /// The migrations to work with: `--source DIR` with `--config FILE` (or `./sqlx.toml`),
+    /// `--config FILE` alone (its `migrations-dir`), else the embedded ones.
+    fn migration_set(&self, embedded: &Embedded) -> Result<MigrationSet> {
+        let config = |path: Option<&Path>| {
+            match path {
+                Some(path) => Config::load(path),
+                None => Config::load_or_default(Path::new("sqlx.toml")),
+            }
+            .map_err(|e| Error::new(ErrorKind::Config, e))
+        };
+        let options = &self.options;
+        Ok(match (&options.source, &options.config) {
+            (Some(dir), path) => MigrationSet::from_dir(dir, config(path.as_deref())?)?,
+            (None, Some(path)) => {
+                let config = config(Some(path))?;
+                let dir = config.migrations_dir_in(Path::new("."));
+                MigrationSet::from_dir(&dir, config)?
+            }
+            (None, None) => embedded.migration_set()?,
+        })
+    }
+
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the command line is what `migrate` binaries run: it applies, reverts and baselines"
+    )]
+    async fn dispatch(&self, set: &MigrationSet, session: &mut Session) -> Result<()> {
+        let engine = Engine::new(set, self.options.policy());
+        if matches!(
+            self.command,
+            Command::Up(_) | Command::Down(_) | Command::Baseline(_)
+        ) {
+            session.ensure_direct().await?;
+        }
+        match &self.command {
+            Command::Up(args) if args.dry_run => {
+                print_plan(
+                    "would apply",
+                    &engine.plan_up(session, &args.options()).await?,
+                );
+            }
+            Command::Up(args) => {
+                engine.up(session, &args.options()).await?;
+            }
+            Command::Down(args) if args.dry_run => {
+                print_plan(
+                    "would revert",
+                    &engine.plan_down(session, &args.options()).await?,
+                );
+            }
+            Command::Down(args) => {
+                engine.down(session, &args.options()).await?;
+            }
+            Command::Baseline(args) => {
+                engine.baseline(session, &args.options()).await?;
+            }
+            Command::Current => match engine.status(session).await?.latest_applied() {
+                Some(entry) => println!("{} {}", entry.version, entry.name),
+                None => println!("none"),
+            },
+            Command::Status { json } => print_status(&engine.status(session).await?, *json),
+            Command::Verify => verify(&engine.status(session).await?)?,
+        }
+        Ok(())
+    }
+}
+
+fn print_plan(what: &str, migrations: &[&Migration]) {
+    if migrations.is_empty() {
+        println!("nothing to do");
+    }
+    for m in migrations {
+        println!("{what} {}", m.label());
+    }
+}
+
+fn print_status(report: &StatusReport, as_json: bool) {
+    if as_json {
+        let current = report.latest_applied().map(|e| e.version);
+        let body = json!({ "current": current, "migrations": report.entries });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&body).expect("plain data serializes")
+        );
+        return;
+    }
+    let name_width = report
+        .entries
+        .iter()
+        .map(|e| e.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    println!(
+        "{:<16} {:<name_width$} {:<9} APPLIED AT",
+        "VERSION", "NAME", "STATE"
+    );
+    for e in &report.entries {
+        let applied_at = e.applied_at.map_or_else(
+            || "-".to_owned(),
+            |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        );
+        println!(
+            "{:<16} {:<name_width$} {:<9} {applied_at}",
+            e.version,
+            e.name,
+            e.state.as_str()
+        );
+    }
+    let count = |state| report.with_state(state).count();
+    println!(
+        "\n{} migration(s): {} applied, {} pending, {} modified, {} missing, {} failed",
+        report.entries.len(),
+        count(State::Applied),
+        count(State::Pending),
+        count(State::Modified),
+        count(State::Missing),
+        count(State::Failed)
+    );
+}
+
+fn verify(report: &StatusReport) -> Result<()> {
+    if report.is_exact() {
+        match report.latest_applied() {
+            Some(latest) => println!(
+                "ok: the database holds exactly this build's {} migration(s), latest {} {}",
+                report.entries.len(),
+                latest.version,
+                latest.name
+            ),
+            None => println!("ok: this build has no migrations and the database has none applied"),
+        }
+        return Ok(());
+    }
+    let lines = report
+        .entries
+        .iter()
+        .filter(|e| e.state != State::Applied)
+        .map(|e| {
+            let what = match e.state {
+                State::Pending => "is pending: in this build, not applied (run migrate up)",
+                State::Modified => {
+                    "is modified: applied with another checksum (its file was edited after it ran)"
+                }
+                State::Missing => {
+                    "is missing: applied, but not in this build (an older build, or a deleted file)"
+                }
+                State::Failed => "is failed: recorded with success = false",
+                State::Applied => unreachable!("filtered out"),
+            };
+            format!("{}_{} {what}", e.version, e.name)
+        })
+        .collect();
+    Err(Error::with_lines(ErrorKind::Refused, lines))
+}

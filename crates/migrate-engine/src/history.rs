@@ -1,0 +1,165 @@
+//! sqlx's history table: finding it, creating it with the first migration, reading it.
+
+use chrono::{DateTime, Utc};
+use migrate_core::{Config, Migration, history::create_table};
+use sqlx::{AssertSqlSafe, PgConnection, PgExecutor};
+
+use crate::{error::Result, message::literal};
+
+/// One row of the history table.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AppliedMigration {
+    /// The migration's version.
+    pub version: i64,
+    /// The description sqlx derived from its file name.
+    pub description: String,
+    /// When it was recorded.
+    pub installed_on: DateTime<Utc>,
+    /// sqlx writes `false` when a migration failed part-way (not on PostgreSQL, where a failed
+    /// migration rolls back, but other tools and older versions may have left such rows).
+    pub success: bool,
+    /// sqlx's checksum of the file that ran.
+    pub checksum: Vec<u8>,
+    /// Nanoseconds, as sqlx records it; -1 when unknown.
+    pub execution_time: i64,
+}
+
+/// Every row, oldest version first; empty when the table (or its schema) does not exist yet.
+/// One round trip: the schema gate runs this on every wake-up of every process.
+pub async fn read_history<'c>(
+    executor: impl PgExecutor<'c>,
+    table: &str,
+) -> sqlx::Result<Vec<AppliedMigration>> {
+    let rows = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT version, description, installed_on, success, checksum, execution_time \
+         FROM {table} ORDER BY version"
+    )))
+    .fetch_all(executor)
+    .await;
+    let missing = |e: &sqlx::Error| {
+        e.as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| code == "42P01" || code == "3F000")
+    };
+    match rows {
+        Err(e) if missing(&e) => Ok(Vec::new()),
+        rows => rows,
+    }
+}
+
+/// Where the history is kept, schema-qualified, so that a migration changing `search_path`
+/// cannot make the bookkeeping land elsewhere; and what is still to be created.
+pub(crate) struct HistoryTable {
+    pub name: String,
+    /// Not created yet: the first migration's transaction creates it, so a failure leaves the
+    /// database exactly as it was.
+    pub missing: bool,
+    /// Schemas of `create-schemas` that do not exist yet, created with the table.
+    schemas: Vec<String>,
+}
+
+impl HistoryTable {
+    /// Finds the table, or where sqlx would create it (the first schema on `search_path`
+    /// unless the configured name says).
+    pub async fn locate(conn: &mut PgConnection, config: &Config) -> Result<Self> {
+        let configured = config.table.as_sql();
+        let (name, exists): (String, bool) = sqlx::query_as(
+            "SELECT coalesce((SELECT format('%I.%I', n.nspname, c.relname) \
+                              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                              WHERE c.oid = to_regclass($1)), \
+                             CASE WHEN $2 THEN $1 ELSE format('%I.', current_schema()) || $1 END), \
+                    to_regclass($1) IS NOT NULL",
+        )
+        .bind(configured)
+        .bind(config.table.schema().is_some())
+        .fetch_one(&mut *conn)
+        .await?;
+        let schemas = sqlx::query_scalar(
+            "SELECT s FROM unnest($1::text[]) WITH ORDINALITY AS t(s, i) WHERE to_regnamespace(s) IS NULL ORDER BY i",
+        )
+        .bind(&config.create_schemas)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(Self {
+            name,
+            missing: !exists,
+            schemas,
+        })
+    }
+
+    /// SQL creating what is missing (the configured schemas, the table), or nothing. Put in
+    /// front of the first migration so that they appear with it.
+    pub fn setup(&self) -> String {
+        let mut sql: String = self
+            .schemas
+            .iter()
+            .map(|schema| format!("CREATE SCHEMA IF NOT EXISTS {schema};\n"))
+            .collect();
+        if self.missing {
+            sql += &create_table(&self.name);
+            sql += &keep_writes_to_owner(&self.name);
+        }
+        sql
+    }
+
+    /// The setup committed: nothing is missing any more.
+    pub fn created(&mut self) {
+        self.missing = false;
+        self.schemas.clear();
+    }
+
+    pub fn needs_setup(&self) -> bool {
+        self.missing || !self.schemas.is_empty()
+    }
+}
+
+/// Revokes, from everyone but its owner, the right to write `table`: default privileges may
+/// have handed it out (`ops/roles.sql` gives the runtime role rows of every new table), but
+/// only `migrate` writes the history. Reading it stays allowed: the schema gate needs it.
+fn keep_writes_to_owner(table: &str) -> String {
+    let table = literal(table);
+    format!(
+        "DO $revoke$
+DECLARE grantee text;
+BEGIN
+    FOR grantee IN
+        SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END
+        FROM pg_class c, aclexplode(c.relacl) a
+        WHERE c.oid = {table}::regclass AND a.grantee <> c.relowner
+          AND a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
+    LOOP
+        EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %s FROM %s', {table}, grantee);
+    END LOOP;
+END
+$revoke$;
+"
+    )
+}
+
+/// The INSERT recording migrations as applied, as sqlx records them: each with SQL giving its
+/// execution time in nanoseconds (`-1` when it did not run).
+pub(crate) fn record_applied<'m>(
+    table: &str,
+    rows: impl IntoIterator<Item = (&'m Migration, &'m str)>,
+) -> String {
+    let values: Vec<String> = rows
+        .into_iter()
+        .map(|(m, execution_time)| {
+            format!(
+                "({}, {}, TRUE, decode('{}', 'hex'), {execution_time})",
+                m.version,
+                literal(&m.description()),
+                hex::encode(&m.checksum)
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO {table} (version, description, success, checksum, execution_time) VALUES {};\n",
+        values.join(",\n")
+    )
+}
+
+/// The DELETE recording a migration as reverted.
+pub(crate) fn record_reverted(table: &str, version: i64) -> String {
+    format!("DELETE FROM {table} WHERE version = {version};\n")
+}

@@ -1,0 +1,87 @@
+//! The migration engine: applies and reverts sqlx migrations, one runner at a time, safely on a
+//! busy database, and keeps sqlx's history exactly as sqlx keeps it.
+//!
+//! - [`Engine`] holds the policy: it takes the migration lock (sqlx's own key, polled, never
+//!   blocking), checks the history before changing anything, runs each migration in one
+//!   transaction with its history row (consecutive ones share a round trip), retries a
+//!   migration that waits too long for a table lock, and wakes the applications waiting for
+//!   the schema.
+//! - [`Session`] is the one dedicated connection it works on, refused when it goes through a
+//!   transaction pooler.
+//! - [`gate`] is the read side for applications: wait until the database holds every
+//!   migration they were built with, never change it.
+//! - [`cli`] is the `migrate` command line; [`embedded!`] hands it the migrations
+//!   `sqlx::migrate!` compiled in.
+//!
+//! Migration files are read and checked by `migrate-core`, exactly as sqlx reads them.
+//!
+//! # A `migrate` binary for your application
+//!
+//! `build.rs` records the migrations directory, and `src/bin/migrate.rs` is all the rest. Run
+//! it once per release, before the api and workers; they wait at the [`gate`].
+//!
+//! ```no_run
+//! // build.rs: fn main() { migrate_core::build_script::embed_migrations("migrations"); }
+//! use std::process::ExitCode;
+//!
+//! use clap::Parser;
+//! use migrate_engine::{Embedded, cli, settings, telemetry};
+//!
+//! static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("tests/migrations"); // yours: sqlx::migrate!()
+//! static MIGRATIONS: Embedded = migrate_engine::embedded!(&MIGRATOR);
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> ExitCode {
+//!     let dotenv = settings::load_dotenv(); // first, so that `.env` can hold MIGRATE_* settings
+//!     let cli = cli::Cli::parse();
+//!     telemetry::init();
+//!     #[expect(clippy::disallowed_methods, reason = "this binary is the one entrypoint that migrates")]
+//!     let outcome = match dotenv {
+//!         Ok(()) => cli.run(&MIGRATIONS).await,
+//!         Err(e) => Err(e.into()),
+//!     };
+//!     match outcome {
+//!         Ok(()) => ExitCode::SUCCESS,
+//!         Err(error) => {
+//!             for line in error.lines() {
+//!                 eprintln!("error: {}", settings::redact_env_urls(line));
+//!             }
+//!             cli::exit_code(&error)
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! Only that binary should reach [`Engine::up`], [`Engine::down`], [`Engine::baseline`] and
+//! [`cli::Cli::run`]: list them under `disallowed-methods` in `clippy.toml`, as this workspace
+//! does, and the api and workers cannot call them unnoticed.
+
+#![warn(missing_docs)]
+
+mod baseline;
+pub mod cli;
+mod embedded;
+mod engine;
+mod error;
+pub mod gate;
+mod history;
+mod lock;
+mod message;
+mod plan;
+mod retry;
+mod runner;
+mod session;
+pub mod settings;
+mod status;
+pub mod telemetry;
+
+pub use baseline::BaselineOptions;
+pub use embedded::{BuildInfo, Embedded};
+pub use engine::{Engine, Policy};
+pub use error::{Error, ErrorKind, Result};
+pub use history::{AppliedMigration, read_history};
+pub use lock::sqlx_lock_key;
+pub use migrate_core::{FileProblem, FileProblems, Migration, MigrationSet};
+pub use plan::{DownOptions, UpOptions};
+pub use session::Session;
+pub use status::{State, StatusEntry, StatusReport};

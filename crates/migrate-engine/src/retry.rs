@@ -1,0 +1,48 @@
+//! When a migration gives up waiting for a table lock (`lock_timeout`, SQLSTATE 55P03), it is
+//! rolled back and tried again after a pause. Pauses grow, so a table that stays busy is not
+//! hammered, and are jittered, so that runners and traffic do not fall into step.
+
+use std::time::Duration;
+
+const FIRST_PAUSE: Duration = Duration::from_millis(500);
+const MAX_PAUSE: Duration = Duration::from_secs(10);
+
+/// The pause after attempt `attempt` (1-based): 0.5 s, 1 s, 2 s, ... capped at 10 s, each
+/// scaled by a random 50–100 %.
+pub(crate) fn pause(attempt: u32) -> Duration {
+    base(attempt).mul_f64(0.5 + fastrand::f64() * 0.5)
+}
+
+fn base(attempt: u32) -> Duration {
+    FIRST_PAUSE
+        .saturating_mul(1 << (attempt.max(1) - 1).min(10))
+        .min(MAX_PAUSE)
+}
+
+/// Whether an error is a lock wait given up (the only error worth retrying as it is).
+pub(crate) fn is_lock_timeout(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "55P03")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_grow_and_stay_bounded() {
+        for attempt in 1..=20 {
+            let pause = pause(attempt);
+            let base = base(attempt);
+            assert!(
+                pause >= base / 2 && pause <= base,
+                "attempt {attempt}: {pause:?}"
+            );
+            assert!(base <= MAX_PAUSE);
+        }
+        assert_eq!(base(1), FIRST_PAUSE);
+        assert_eq!(base(2), FIRST_PAUSE * 2);
+    }
+}

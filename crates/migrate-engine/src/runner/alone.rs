@@ -1,0 +1,81 @@
+//! A `-- no-transaction` migration: its statement alone (PostgreSQL would wrap a longer message
+//! in a transaction), then its bookkeeping. Never retried: what a failure left behind (a failed
+//! `CREATE INDEX CONCURRENTLY` leaves an INVALID index) must be looked at first.
+
+use std::time::Instant;
+
+use sqlx::{AssertSqlSafe, Executor, PgConnection};
+
+use super::{Runner, Step, failure};
+use crate::{
+    error::{Error, ErrorKind, Result},
+    message::line_of,
+};
+
+impl Runner<'_> {
+    pub(super) async fn run_alone(&mut self, step: Step<'_>) -> Result<()> {
+        let migration = step.migration();
+        let script = step.script();
+        self.conn
+            .execute(AssertSqlSafe(self.limits.set_statements("")))
+            .await?;
+        let invalid_before = invalid_indexes(self.conn).await?;
+        let started = Instant::now();
+        let outcome = self.conn.execute(AssertSqlSafe(script.sql.as_str())).await;
+        let took = started.elapsed();
+        let reset = self
+            .conn
+            .execute("RESET lock_timeout; RESET statement_timeout;")
+            .await;
+        if let Err(error) = outcome {
+            let line =
+                failure::position(&error).map(|position| (0, line_of(&script.sql, position - 1)));
+            let mut failed = self.failure(&error, &[step], line, 1);
+            let left: Vec<String> = invalid_indexes(self.conn)
+                .await?
+                .into_iter()
+                .filter(|index| !invalid_before.contains(index))
+                .collect();
+            for index in left {
+                failed.push(format!(
+                    "{}: the failed statement left the INVALID index {index}; remove it with \
+                     `DROP INDEX CONCURRENTLY IF EXISTS {index};` before running migrate again",
+                    self.path(script)
+                ));
+            }
+            return Err(failed);
+        }
+        reset?;
+        let nanos = took.as_nanos().min(i64::MAX as u128).to_string();
+        let bookkeeping = format!("{}{}", self.history.setup(), self.bookkeeping(step, &nanos));
+        self.conn
+            .execute(AssertSqlSafe(bookkeeping))
+            .await
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Failed,
+                    format!(
+                        "{} ran, but recording it in the history table failed: {e}; the change is in place: \
+                         record it with `migrate baseline --force --to {}` or undo it by hand",
+                        migration.label(),
+                        migration.version
+                    ),
+                )
+            })?;
+        self.history.created();
+        tracing::info!("{} {} in {took:.1?}", step.done(), migration.label());
+        Ok(())
+    }
+}
+
+async fn invalid_indexes(conn: &mut PgConnection) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT format('%I.%I', n.nspname, c.relname) AS "name!"
+           FROM pg_index i
+           JOIN pg_class c ON c.oid = i.indexrelid
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE NOT i.indisvalid"#
+    )
+    .fetch_all(conn)
+    .await?)
+}

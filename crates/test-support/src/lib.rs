@@ -1,0 +1,53 @@
+//! What the integration tests of every crate share, so that each test binary reads as the
+//! behaviour it checks:
+//!
+//! - [`TestDb`]: a database of its own for each test, dropped when it ends (tests run in
+//!   parallel on one server), empty or copied from a migrated template;
+//! - [`Migrations`]: a directory of migration files, in a project-like temporary directory;
+//! - [`Binary`] and [`run`]: a binary of the workspace as a real process, isolated from the
+//!   developer's environment, and what it said;
+//! - [`http`], [`roles`], [`pgbouncer`]: an HTTP client for spawned services, the roles of
+//!   `ops/roles.sql`, a real PgBouncer in front of a test database.
+//!
+//! Tests need a PostgreSQL server where they may create databases: `TEST_DATABASE_URL`
+//! (`cargo xtask test` sets it), else `DATABASE_URL`.
+
+mod db;
+mod files;
+pub mod http;
+pub mod pgbouncer;
+mod process;
+pub mod roles;
+mod template;
+
+use std::path::{Path, PathBuf};
+
+pub use db::{TestDb, admin_blocking};
+pub use files::Migrations;
+pub use process::{Binary, Run, run};
+
+/// The server the tests may create databases on.
+pub fn server_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .or_else(|_| std::env::var("DATABASE_URL"))
+        .expect(
+            "these tests need PostgreSQL: run `cargo xtask test`, or set TEST_DATABASE_URL to a \
+             server where they may create databases",
+        )
+}
+
+/// `url` with another database.
+pub fn with_database(url: &str, database: &str) -> String {
+    let mut parsed = url::Url::parse(url).expect("a database URL");
+    parsed.set_path(database);
+    parsed.to_string()
+}
+
+/// The workspace's root directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/test-support is two levels down")
+        .to_owned()
+}

@@ -1,0 +1,40 @@
+//! The README shows what the repository holds: checked, not hoped for.
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(test_support::workspace_root().join(path)).unwrap()
+}
+
+#[test]
+fn the_readme_shows_ops_roles_sql_verbatim() {
+    let readme = read("README.md");
+    let roles = read("ops/roles.sql");
+    assert!(
+        readme.contains(&format!("```sql\n{roles}```")),
+        "README.md must quote ops/roles.sql exactly; update the README with the file"
+    );
+}
+
+#[test]
+fn ci_runs_the_readme_s_test_command_last() {
+    let readme = read("README.md");
+    for command in ["cargo xtask up", "cargo xtask test", "cargo xtask ci"] {
+        assert!(readme.contains(command), "README.md lacks `{command}`");
+    }
+    assert!(
+        read(".ci/run").contains("\ncargo xtask ci\n"),
+        ".ci/run must run `cargo xtask ci`"
+    );
+    assert!(
+        read(".github/workflows/ci.yml").contains("cargo xtask ci"),
+        "the workflow must run `cargo xtask ci`"
+    );
+    let steps = read("xtask/src/ci.rs");
+    let last = steps
+        .lines()
+        .rfind(|l| l.trim_start().starts_with("(\""))
+        .unwrap_or_default();
+    assert!(
+        last.contains("(\"test\", |sh| flags::Test"),
+        "the last CI step must be the test command: {last}"
+    );
+}
