@@ -79,6 +79,7 @@ impl Database {
     ) -> Result<SchemaState, GateError> {
         gate::wait_for_schema(
             &self.pool,
+            &self.settings,
             &self.migrations,
             gate.schema_wait_timeout,
             status,

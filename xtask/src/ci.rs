@@ -1,5 +1,8 @@
 //! `cargo xtask ci`: everything CI runs, in order, stopping at the first failure with a
 //! summary of what passed. `.ci/run` and `.github/workflows/ci.yml` run exactly this.
+//!
+//! clippy compiles the query crates with their macros online, so that `sqlx-check` then only
+//! compares what they wrote with `.sqlx/` instead of compiling everything once more.
 
 use std::time::Instant;
 
@@ -7,66 +10,84 @@ use anyhow::bail;
 use pg_cluster::process;
 use xshell::{Shell, cmd};
 
-use crate::flags;
-
-type Step = fn(&Shell) -> anyhow::Result<()>;
-
-const STEPS: [(&str, Step); 6] = [
-    ("fmt", |sh| {
-        process::run(cmd!(sh, "cargo fmt --all -- --check"))
-    }),
-    ("clippy", |sh| {
-        process::run(cmd!(
-            sh,
-            "cargo clippy --workspace --all-targets --locked -- -D warnings"
-        ))
-    }),
-    ("sqlx-check", |sh| flags::SqlxCheck.run(sh)),
-    ("migrate-lint", |sh| {
-        flags::MigrateLint {
-            source: None,
-            all: false,
-            against: None,
-        }
-        .run(sh)
-    }),
-    ("migrate-check", |sh| {
-        flags::MigrateCheck {
-            source: None,
-            schema: None,
-            against: None,
-            only: None,
-        }
-        .run(sh)
-    }),
-    ("test", |sh| flags::Test { args: Vec::new() }.run(sh)),
-];
+use crate::{flags, sqlx_data};
 
 impl flags::Ci {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let mut passed: Vec<String> = Vec::new();
-        for (name, step) in STEPS {
-            eprintln!("\n==> ci: {name}");
-            let started = Instant::now();
-            if let Err(e) = step(sh) {
-                eprintln!(
-                    "\nci: FAILED at {name} after {:.0?}: {e:#}",
-                    started.elapsed()
-                );
-                summary(&passed);
-                bail!("ci failed at {name}");
+        let mut ci = Steps::default();
+        ci.step("fmt", || {
+            process::run(cmd!(sh, "cargo fmt --all -- --check"))
+        })?;
+        let mut queries = None;
+        ci.step("clippy", || {
+            let clippy = cmd!(
+                sh,
+                "cargo clippy --workspace --all-targets --locked -- -D warnings"
+            );
+            queries = Some(sqlx_data::expand_online(sh, clippy)?);
+            Ok(())
+        })?;
+        ci.step("sqlx-check", || {
+            sqlx_data::check(queries.as_deref().expect("clippy ran"))
+        })?;
+        ci.step("migrate-lint", || {
+            flags::MigrateLint {
+                source: None,
+                all: false,
+                against: None,
             }
-            passed.push(format!("{name} ({:.0?})", started.elapsed()));
-        }
+            .run(sh)
+        })?;
+        ci.step("migrate-check", || {
+            flags::MigrateCheck {
+                source: None,
+                schema: None,
+                against: None,
+                only: None,
+            }
+            .run(sh)
+        })?;
+        ci.step("test", || {
+            flags::Test {
+                args: Vec::new(),
+                postgres: None,
+                pg_bin: None,
+            }
+            .run(sh)
+        })?;
         eprintln!();
-        summary(&passed);
-        eprintln!("ci: all {} steps passed", STEPS.len());
+        ci.summary();
+        eprintln!("ci: all {} steps passed", ci.passed.len());
         Ok(())
     }
 }
 
-fn summary(passed: &[String]) {
-    if !passed.is_empty() {
-        eprintln!("ci: passed: {}", passed.join(", "));
+/// The steps run so far, with their times.
+#[derive(Default)]
+struct Steps {
+    passed: Vec<String>,
+}
+
+impl Steps {
+    fn step(&mut self, name: &str, run: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
+        eprintln!("\n==> ci: {name}");
+        let started = Instant::now();
+        if let Err(e) = run() {
+            eprintln!(
+                "\nci: FAILED at {name} after {:.0?}: {e:#}",
+                started.elapsed()
+            );
+            self.summary();
+            bail!("ci failed at {name}");
+        }
+        self.passed
+            .push(format!("{name} ({:.0?})", started.elapsed()));
+        Ok(())
+    }
+
+    fn summary(&self) {
+        if !self.passed.is_empty() {
+            eprintln!("ci: passed: {}", self.passed.join(", "));
+        }
     }
 }

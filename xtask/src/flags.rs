@@ -107,8 +107,16 @@ xflags::xflags! {
         }
         /// Make sure a database is available, then run the whole test suite against it.
         cmd test {
+            /// Run against PostgreSQL VERSION (15 to 18), installed under target/tools/ when missing.
+            optional --postgres version: u32
+            /// Run against the server binaries (initdb, pg_ctl, postgres) in DIR.
+            optional --pg-bin dir: PathBuf
             /// Passed on to the test runner (e.g. a test name filter).
             repeated args: OsString
+        }
+        /// Install PostgreSQL MAJOR (15 to 18), and the PostgreSQL 18 clients, under target/tools/; print the server binaries. directory.
+        cmd pg-install {
+            required major: u32
         }
     }
 }
@@ -139,6 +147,7 @@ pub enum XtaskCmd {
     SqlxCheck(SqlxCheck),
     Bench(Bench),
     Test(Test),
+    PgInstall(PgInstall),
 }
 
 #[derive(Debug)]
@@ -227,6 +236,14 @@ pub struct Bench {
 #[derive(Debug)]
 pub struct Test {
     pub args: Vec<OsString>,
+
+    pub postgres: Option<u32>,
+    pub pg_bin: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct PgInstall {
+    pub major: u32,
 }
 
 impl Xtask {

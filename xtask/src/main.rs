@@ -14,6 +14,7 @@ mod migrate_check;
 mod migrate_create;
 mod migrate_lint;
 mod pg_url;
+mod postgres;
 mod schema;
 mod scratch;
 mod sqlx_data;
@@ -66,6 +67,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::XtaskCmd::SqlxPrepare(cmd) => cmd.run(sh),
         flags::XtaskCmd::SqlxCheck(cmd) => cmd.run(sh),
         flags::XtaskCmd::Test(cmd) => cmd.run(sh),
+        flags::XtaskCmd::PgInstall(cmd) => cmd.run(sh),
     }
 }
 
@@ -76,10 +78,40 @@ pub fn project_root() -> PathBuf {
         .to_owned()
 }
 
-/// The app crate's `sqlx.toml` (what its `sqlx::migrate!` reads), or sqlx's defaults.
+/// Where migrations are read from, and the `sqlx.toml` that goes with them.
+pub struct Source {
+    pub dir: PathBuf,
+    pub config: Option<PathBuf>,
+}
+
+impl Source {
+    /// `--source DIR` as given (with no configuration), or the project's `migrations/` with the
+    /// app crate's `sqlx.toml` when it has one (what its `sqlx::migrate!` reads).
+    pub fn from_flag(dir: Option<PathBuf>) -> Self {
+        match dir {
+            Some(dir) => Self { dir, config: None },
+            None => {
+                let config = project_root().join("app").join("sqlx.toml");
+                Self {
+                    dir: project_root().join("migrations"),
+                    config: config.exists().then_some(config),
+                }
+            }
+        }
+    }
+
+    /// The configuration: the file's, or sqlx's defaults.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        match &self.config {
+            Some(path) => Config::load(path).map_err(anyhow::Error::msg),
+            None => Ok(Config::default()),
+        }
+    }
+}
+
+/// The project's configuration: the app crate's `sqlx.toml`, or sqlx's defaults.
 pub fn project_config() -> anyhow::Result<Config> {
-    Config::load_or_default(&project_root().join("app").join("sqlx.toml"))
-        .map_err(anyhow::Error::msg)
+    Source::from_flag(None).config()
 }
 
 pub fn target_dir() -> PathBuf {

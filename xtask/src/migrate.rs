@@ -10,7 +10,7 @@ use std::{
 use pg_cluster::process;
 use xshell::{Shell, cmd};
 
-use crate::{db::DevDatabase, flags, pg_url::PgUrl, target_dir};
+use crate::{Source, db::DevDatabase, flags, pg_url::PgUrl, target_dir};
 
 /// Builds the app's binaries (cargo skips this when nothing changed).
 pub fn build_app(sh: &Shell) -> anyhow::Result<()> {
@@ -44,9 +44,13 @@ pub fn run(sh: &Shell, db: &DevDatabase, args: &[&str]) -> anyhow::Result<()> {
     process::run(migrate)
 }
 
-/// Runs `migrate --source SOURCE ARGS` on `url` (a scratch database), returning what it said.
-pub fn on(url: &PgUrl, source: &Path, args: &[&str]) -> anyhow::Result<Output> {
-    let mut migrate = command("debug", url, Some(source), args);
+/// Runs `migrate --source DIR [--config FILE] ARGS` on `url` (a scratch database), returning
+/// what it said.
+pub fn on(url: &PgUrl, source: &Source, args: &[&str]) -> anyhow::Result<Output> {
+    let mut migrate = command("debug", url, Some(&source.dir), args);
+    if let Some(config) = &source.config {
+        migrate.arg("--config").arg(config);
+    }
     migrate.env("RUST_LOG", "warn");
     process::output(migrate)
 }

@@ -12,11 +12,12 @@
 use std::{fs, path::Path};
 
 use anyhow::bail;
-use migrate_core::{Config, MigrationSet};
+use migrate_core::MigrationSet;
 use pg_cluster::process;
 use xshell::Shell;
 
 use crate::{
+    Source,
     db::DevDatabase,
     flags, git, migrate,
     schema::{self, catalog, diff},
@@ -33,9 +34,7 @@ const CHECKS: [&str; 5] = [
 
 impl flags::MigrateCheck {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let source = self
-            .source
-            .unwrap_or_else(|| crate::project_root().join("migrations"));
+        let source = Source::from_flag(self.source);
         let snapshot = self.schema.unwrap_or_else(schema::default_path);
         if let Some(only) = &self.only
             && !CHECKS.contains(&only.as_str())
@@ -77,7 +76,7 @@ impl flags::MigrateCheck {
         if wants("immutability") {
             report(
                 "immutability",
-                immutability(sh, &source, self.against.as_deref()),
+                immutability(sh, &source.dir, self.against.as_deref()),
             );
         }
         if wants("baseline") {
@@ -91,13 +90,13 @@ impl flags::MigrateCheck {
 }
 
 /// Applies everything to an empty database; returns its schema dump.
-fn fresh(db: &DevDatabase, source: &Path) -> anyhow::Result<String> {
+fn fresh(db: &DevDatabase, source: &Source) -> anyhow::Result<String> {
     let scratch = ScratchDb::create(db, "fresh")?;
     process::check(
         migrate::on(&scratch.url, source, &["up"])?,
         "migrate up on an empty database",
     )?;
-    schema::dump(db, &scratch.url)
+    schema::dump(db, &scratch.url, &source.config()?)
 }
 
 fn compare_snapshot(dump: &str, snapshot: &Path) -> anyhow::Result<String> {
@@ -124,14 +123,14 @@ fn compare_snapshot(dump: &str, snapshot: &Path) -> anyhow::Result<String> {
     )
 }
 
-fn round_trip(db: &DevDatabase, source: &Path) -> anyhow::Result<String> {
+fn round_trip(db: &DevDatabase, source: &Source) -> anyhow::Result<String> {
     let scratch = ScratchDb::create(db, "roundtrip")?;
     let mut problems = Vec::new();
     let mut irreversible = Vec::new();
-    let set = MigrationSet::from_dir(source, Config::default())?;
+    let set = MigrationSet::from_dir(&source.dir, source.config()?)?;
     for migration in set.iter() {
         let label = migration.label();
-        let before = catalog(db, &scratch.url)?;
+        let before = catalog(db, &scratch.url, &set)?;
         let to = migration.version.to_string();
         process::check(
             migrate::on(&scratch.url, source, &["up", "--to", &to])?,
@@ -148,7 +147,7 @@ fn round_trip(db: &DevDatabase, source: &Path) -> anyhow::Result<String> {
                 indent(String::from_utf8_lossy(&down.stderr).trim_end())
             ));
         } else {
-            let after = catalog(db, &scratch.url)?;
+            let after = catalog(db, &scratch.url, &set)?;
             let difference = diff(&before, &after);
             if !difference.is_empty() {
                 problems.push(format!(
@@ -213,7 +212,7 @@ fn immutability(sh: &Shell, source: &Path, against: Option<&str>) -> anyhow::Res
     Ok(format!(" (against {})", base.git_ref))
 }
 
-fn baseline(db: &DevDatabase, source: &Path, snapshot: &Path) -> anyhow::Result<String> {
+fn baseline(db: &DevDatabase, source: &Source, snapshot: &Path) -> anyhow::Result<String> {
     let scratch = ScratchDb::create(db, "baseline")?;
     let mut load = db.psql(&scratch.url);
     load.arg("-f").arg(snapshot);

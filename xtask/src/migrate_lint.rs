@@ -17,7 +17,7 @@ use migrate_core::{FileName, MigrationSet, NO_TRANSACTION_MARKER};
 use pg_cluster::process;
 use xshell::{Shell, cmd};
 
-use crate::{flags, git, project_config, project_root, target_dir};
+use crate::{Source, flags, git, project_root, target_dir};
 
 const SQUAWK_VERSION: &str = "2.70.0";
 const PG_VERSION: &str = "15";
@@ -48,13 +48,11 @@ const MIN_REASON: usize = 10;
 
 impl flags::MigrateLint {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let source = self
-            .source
-            .unwrap_or_else(|| project_root().join("migrations"));
+        let source = Source::from_flag(self.source);
         let files = if self.all {
-            migration_files(&source)?
+            migration_files(&source.dir)?
         } else {
-            match git::base(sh, &source, self.against.as_deref())? {
+            match git::base(sh, &source.dir, self.against.as_deref())? {
                 Ok(base) => {
                     let changed: Vec<PathBuf> = git::changes(sh, &base)?
                         .into_iter()
@@ -72,13 +70,13 @@ impl flags::MigrateLint {
                 }
                 Err(why) if self.against.is_none() => {
                     eprintln!("migrate-lint: {why}; linting every migration");
-                    migration_files(&source)?
+                    migration_files(&source.dir)?
                 }
                 Err(why) => bail!("{why}"),
             }
         };
         // What sqlx would accept but a new migration must not do (CRLF, a stray COMMIT, ...).
-        let set = MigrationSet::from_dir(&source, project_config()?)?;
+        let set = MigrationSet::from_dir(&source.dir, source.config()?)?;
         let mut findings: Vec<String> = set
             .warnings()
             .iter()

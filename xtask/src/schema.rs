@@ -8,16 +8,18 @@ use anyhow::Context;
 use pg_cluster::process;
 use xshell::Shell;
 
-use crate::{db::DevDatabase, flags, migrate, pg_url::PgUrl, project_root, scratch::ScratchDb};
+use migrate_core::{Config, MigrationSet};
+
+use crate::{
+    Source, db::DevDatabase, flags, migrate, pg_url::PgUrl, project_root, scratch::ScratchDb,
+};
 
 const HEADER: &str = "-- The schema after every migration, written by `cargo xtask schema-dump`: do not edit.\n\
                       -- `cargo xtask migrate-check` fails when it is stale.\n\n";
 
 impl flags::SchemaDump {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let source = self
-            .source
-            .unwrap_or_else(|| project_root().join("migrations"));
+        let source = Source::from_flag(self.source);
         let target = self
             .schema
             .unwrap_or_else(|| project_root().join("schema.sql"));
@@ -25,7 +27,7 @@ impl flags::SchemaDump {
         migrate::build_app(sh)?;
         let scratch = ScratchDb::create(&db, "dump")?;
         process::check(migrate::on(&scratch.url, &source, &["up"])?, "migrate up")?;
-        std::fs::write(&target, dump(&db, &scratch.url)?)
+        std::fs::write(&target, dump(&db, &scratch.url, &source.config()?)?)
             .with_context(|| format!("cannot write {}", target.display()))?;
         eprintln!("wrote {}", target.display());
         Ok(())
@@ -33,22 +35,24 @@ impl flags::SchemaDump {
 }
 
 /// The normalized `pg_dump --schema-only` of `url`, as `schema.sql` holds it.
-pub fn dump(db: &DevDatabase, url: &PgUrl) -> anyhow::Result<String> {
+pub fn dump(db: &DevDatabase, url: &PgUrl, config: &Config) -> anyhow::Result<String> {
     let mut pg_dump = db.client("pg_dump", url);
-    pg_dump.args([
-        "--schema-only",
-        "--no-owner",
-        "--no-privileges",
-        "--no-tablespaces",
-        "--exclude-table=_sqlx_migrations",
-    ]);
+    pg_dump
+        .args([
+            "--schema-only",
+            "--no-owner",
+            "--no-privileges",
+            "--no-tablespaces",
+        ])
+        .arg(format!("--exclude-table={}", config.table.as_sql()));
     Ok(normalize(
         &process::read(pg_dump).context("pg_dump failed")?,
     ))
 }
 
 /// Drops what varies between dumps of the same schema: comments, session settings, psql's
-/// per-dump `\restrict` keys, runs of blank lines.
+/// per-dump `\restrict` keys, runs of blank lines, and the `pg_attver` option that Debian's
+/// server sets on every column (its own pg_dump leaves it out; a newer one prints it).
 fn normalize(dump: &str) -> String {
     let mut out = String::from(HEADER);
     let mut blank = true;
@@ -57,7 +61,8 @@ fn normalize(dump: &str) -> String {
             || line.starts_with("SET ")
             || line.starts_with("SELECT pg_catalog.set_config")
             || line.starts_with("\\restrict")
-            || line.starts_with("\\unrestrict");
+            || line.starts_with("\\unrestrict")
+            || (line.starts_with("ALTER TABLE ") && line.contains(" SET (pg_attver="));
         if noise || (line.trim().is_empty() && blank) {
             continue;
         }
@@ -73,11 +78,17 @@ fn normalize(dump: &str) -> String {
 
 /// One line per schema object of `url` (relations, columns, constraints, indexes, views,
 /// functions, triggers, types, extensions), sorted.
-pub fn catalog(db: &DevDatabase, url: &PgUrl) -> anyhow::Result<BTreeSet<String>> {
+pub fn catalog(
+    db: &DevDatabase,
+    url: &PgUrl,
+    set: &MigrationSet,
+) -> anyhow::Result<BTreeSet<String>> {
+    let history = set.config().table.as_sql();
     let mut psql = db.psql(url);
-    psql.args(["-t", "-A", "-c", CATALOG]);
-    Ok(process::read(psql)
-        .context("reading the catalog failed")?
+    // From stdin: psql interpolates `:'history'` there, not in `-c`.
+    psql.args(["-t", "-A", "-v", &format!("history={history}"), "-f", "-"]);
+    let output = process::check(process::pipe(psql, CATALOG)?, "reading the catalog")?;
+    Ok(String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(str::to_owned)
         .collect())
@@ -102,9 +113,13 @@ WITH ns AS (
     SELECT oid, nspname FROM pg_namespace
     WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema'
 ),
+history AS (
+    SELECT to_regclass(:'history') AS oid
+),
 rel AS (
     SELECT c.* FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
-    WHERE c.relname NOT IN ('_sqlx_migrations', '_sqlx_migrations_pkey')
+    WHERE c.oid IS DISTINCT FROM (SELECT oid FROM history)
+      AND c.oid NOT IN (SELECT indexrelid FROM pg_index WHERE indrelid = (SELECT oid FROM history))
 )
 SELECT line FROM (
     SELECT format('schema %I', nspname) FROM ns
@@ -140,7 +155,8 @@ mod tests {
     #[test]
     fn normalizing_drops_what_varies_between_dumps() {
         let dump = "--\n-- PostgreSQL database dump\n--\n\\restrict abc123\nSET statement_timeout = 0;\n\
-                    SELECT pg_catalog.set_config('search_path', '', false);\n\n\nCREATE TABLE public.t (\n    id integer\n);\n\n\n\\unrestrict abc123\n";
+                    SELECT pg_catalog.set_config('search_path', '', false);\n\n\nCREATE TABLE public.t (\n    id integer\n);\n\n\n\
+                    ALTER TABLE ONLY public.t ALTER COLUMN id SET (pg_attver=508846664);\n\\unrestrict abc123\n";
         assert_eq!(
             normalize(dump),
             format!("{HEADER}CREATE TABLE public.t (\n    id integer\n);\n")

@@ -20,7 +20,7 @@ use anyhow::{Context, bail};
 use migrate_core::{MigrationSet, history};
 use pg_cluster::process;
 use walkdir::WalkDir;
-use xshell::{Shell, cmd};
+use xshell::{Cmd, Shell, cmd};
 
 use crate::{db::DevDatabase, flags, project_config, project_root, scratch::ScratchDb, target_dir};
 
@@ -29,7 +29,7 @@ const QUERY_CRATES: [&str; 2] = ["app", "crates/migrate-engine"];
 
 impl flags::SqlxPrepare {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let fresh = generate(sh)?;
+        let fresh = expand_online(sh, check_query_crates(sh))?;
         let committed = project_root().join(".sqlx");
         let diff = compare(&committed, &fresh)?;
         if committed.exists() {
@@ -53,30 +53,46 @@ impl flags::SqlxPrepare {
 
 impl flags::SqlxCheck {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let fresh = generate(sh)?;
-        let diff = compare(&project_root().join(".sqlx"), &fresh)?;
-        if diff.is_clean() {
-            eprintln!(".sqlx/ is up to date");
-            return Ok(());
-        }
-        for (what, files) in [
-            ("missing (a query has no offline data)", &diff.missing),
-            ("stale (the query's data changed)", &diff.stale),
-            ("leftover (no query uses it)", &diff.leftover),
-        ] {
-            for (file, query) in files {
-                eprintln!("{what}: .sqlx/{file}: {query}");
-            }
-        }
-        bail!(
-            ".sqlx/ does not match the code's queries; run `cargo xtask sqlx-prepare` and commit .sqlx/"
-        )
+        check(&expand_online(sh, check_query_crates(sh))?)
     }
 }
 
-/// Expands every query macro online against a migrated scratch database; returns the
-/// directory the macros wrote to.
-fn generate(sh: &Shell) -> anyhow::Result<PathBuf> {
+/// `cargo check` of the crates that hold query macros.
+fn check_query_crates(sh: &Shell) -> Cmd<'_> {
+    cmd!(
+        sh,
+        "cargo check --package app --package migrate-engine --lib --bins"
+    )
+}
+
+/// Compares `.sqlx/` with the query data the macros wrote to `fresh`; fails naming every
+/// query that differs.
+pub fn check(fresh: &Path) -> anyhow::Result<()> {
+    let diff = compare(&project_root().join(".sqlx"), fresh)?;
+    if diff.is_clean() {
+        eprintln!(".sqlx/ is up to date");
+        return Ok(());
+    }
+    for (what, files) in [
+        ("missing (a query has no offline data)", &diff.missing),
+        ("stale (the query's data changed)", &diff.stale),
+        ("leftover (no query uses it)", &diff.leftover),
+    ] {
+        for (file, query) in files {
+            eprintln!("{what}: .sqlx/{file}: {query}");
+        }
+    }
+    bail!(
+        ".sqlx/ does not match the code's queries; run `cargo xtask sqlx-prepare` and commit .sqlx/"
+    )
+}
+
+/// Runs `cargo` (a check, or clippy, that compiles the query crates) with the query macros
+/// online against a scratch database holding the migrated schema; returns the directory the
+/// macros wrote their data to. `cargo xtask ci` has clippy do this, rather than compile the
+/// crates once more: the variables that switch the macros online change every crate's
+/// fingerprint.
+pub fn expand_online(sh: &Shell, cargo: Cmd<'_>) -> anyhow::Result<PathBuf> {
     let db = DevDatabase::scratch_server(sh)?;
     let scratch = ScratchDb::create(&db, "sqlx")?;
     apply_migrations(&db, &scratch)?;
@@ -99,14 +115,13 @@ fn generate(sh: &Shell) -> anyhow::Result<PathBuf> {
             }
         }
     }
-    let check = cmd!(
-        sh,
-        "cargo check --package app --package migrate-engine --lib --bins"
-    )
-    .env("SQLX_OFFLINE", "false")
-    .env("DATABASE_URL", scratch.url.to_string())
-    .env("SQLX_OFFLINE_DIR", &out);
-    process::run(check).context("the queries do not compile against the migrated schema")?;
+    let check = cargo
+        .env("SQLX_OFFLINE", "false")
+        .env("DATABASE_URL", scratch.url.to_string())
+        .env("SQLX_OFFLINE_DIR", &out);
+    process::run(check).context(
+        "the build failed: see above (a query that does not fit the migrated schema fails it too)",
+    )?;
     Ok(out)
 }
 

@@ -9,7 +9,7 @@ use test_support::{Migrations, TestDb, pgbouncer::PgBouncer, run};
 const CREATE_A: (&str, &str) = ("1_create_a.up.sql", "CREATE TABLE a (id int);\n");
 
 #[tokio::test]
-async fn a_transaction_pooler_is_refused_before_anything_changes() {
+async fn pgbouncer_in_transaction_mode_is_refused_before_anything_changes() {
     let db = TestDb::new().await;
     let bouncer = PgBouncer::start(&db, "transaction");
     let m = Migrations::new(&[CREATE_A]);
@@ -28,7 +28,7 @@ async fn a_transaction_pooler_is_refused_before_anything_changes() {
 }
 
 #[tokio::test]
-async fn a_session_pooler_is_fine() {
+async fn pgbouncer_in_session_mode_is_fine() {
     let db = TestDb::new().await;
     let bouncer = PgBouncer::start(&db, "session");
     let m = Migrations::new(&[CREATE_A]);

@@ -12,11 +12,14 @@ mod jobs_flow;
 mod live_traffic;
 mod migrate_cli;
 mod no_transaction;
+mod real_shapes;
 mod roles;
 mod schema_gate;
 mod several_per_message;
 mod single_transaction;
 mod sqlx_compat;
+mod sqlx_fixtures;
+mod tls;
 
 use std::{hash::Hasher, path::Path, process::Command};
 

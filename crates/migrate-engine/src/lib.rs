@@ -68,6 +68,7 @@ mod history;
 mod lock;
 mod message;
 mod plan;
+mod refusal;
 mod retry;
 mod runner;
 mod session;

@@ -8,6 +8,7 @@ use sqlx::{Connection, Executor, PgConnection, Row};
 
 use crate::{
     error::{Error, ErrorKind, Result},
+    refusal,
     settings::DatabaseSettings,
 };
 
@@ -37,7 +38,7 @@ impl Session {
                 Err(e) => e,
             };
             let error_text = settings.redact(&error.to_string());
-            if let Some(line) = permanent(&error, settings) {
+            if let Some(line) = refusal::permanent(&error, settings) {
                 return Err(Error::new(ErrorKind::Connect, settings.redact(&line)));
             }
             let now = Instant::now();
@@ -111,26 +112,6 @@ impl Session {
     pub async fn close(self) {
         let _ = self.conn.close().await;
     }
-}
-
-/// The message for errors that retrying cannot fix.
-fn permanent(error: &sqlx::Error, settings: &DatabaseSettings) -> Option<String> {
-    let db = error.as_database_error()?;
-    let source = settings.source;
-    let url = settings.redacted_url();
-    Some(match db.code().as_deref() {
-        Some("28P01" | "28000") => format!(
-            "authentication failed for {url}: {}; check the user and password in {source}",
-            db.message()
-        ),
-        Some("3D000") => format!(
-            "database {:?} does not exist on {url}; create it first (in development: cargo xtask db-reset)",
-            settings.database_name().unwrap_or("?")
-        ),
-        // The server is starting up, shutting down or full: worth waiting for.
-        Some("57P03" | "53300" | "57P01") => return None,
-        _ => format!("cannot connect to {url}: {}", db.message()),
-    })
 }
 
 /// Shown in `pg_stat_activity`, so whoever waits on our lock can see who holds it.

@@ -110,6 +110,11 @@ impl DatabaseSettings {
     pub fn database_name(&self) -> Option<&str> {
         self.options.get_database()
     }
+
+    /// The host the URL names.
+    pub fn host(&self) -> &str {
+        self.options.get_host()
+    }
 }
 
 /// `line` with the passwords of both URL variables masked: the last line of defence before

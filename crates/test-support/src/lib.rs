@@ -7,11 +7,13 @@
 //! - [`Binary`] and [`run`]: a binary of the workspace as a real process, isolated from the
 //!   developer's environment, and what it said;
 //! - [`http`], [`roles`], [`pgbouncer`]: an HTTP client for spawned services, the roles of
-//!   `ops/roles.sql`, a real PgBouncer in front of a test database.
+//!   `ops/roles.sql`, a real PgBouncer in front of a test database;
+//! - [`cluster`], [`tls`]: a server of the test's own, to crash or to speak TLS.
 //!
 //! Tests need a PostgreSQL server where they may create databases: `TEST_DATABASE_URL`
 //! (`cargo xtask test` sets it), else `DATABASE_URL`.
 
+pub mod cluster;
 mod db;
 mod files;
 pub mod http;
@@ -19,6 +21,7 @@ pub mod pgbouncer;
 mod process;
 pub mod roles;
 mod template;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 

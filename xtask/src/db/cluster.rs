@@ -20,27 +20,35 @@ const SETTINGS: &str = "max_connections = 400\nmax_locks_per_transaction = 256\n
 
 /// Which cluster: where it lives and the first port it tries.
 pub struct Spec {
-    name: &'static str,
+    name: String,
     /// What it is for, in messages.
     pub purpose: &'static str,
     in_memory: bool,
     first_port: u16,
 }
 
-/// The development database's cluster: on disk, so its data survives a reboot.
-pub const DEV: Spec = Spec {
-    name: "dev-postgres",
-    purpose: "database",
-    in_memory: false,
-    first_port: 55432,
-};
-/// Scratch databases for tests, checks and benchmarks.
-pub const SCRATCH: Spec = Spec {
-    name: "test-postgres",
-    purpose: "scratch databases",
-    in_memory: true,
-    first_port: 55532,
-};
+impl Spec {
+    /// The development database's cluster: on disk, so its data survives a reboot.
+    pub fn dev() -> Self {
+        Self {
+            name: "dev-postgres".into(),
+            purpose: "database",
+            in_memory: false,
+            first_port: 55432,
+        }
+    }
+
+    /// Scratch databases for tests, checks and benchmarks; one cluster per major version
+    /// other than the installed server's.
+    pub fn scratch(major: Option<u32>) -> Self {
+        Self {
+            name: major.map_or_else(|| "test-postgres".into(), |m| format!("test-postgres-{m}")),
+            purpose: "scratch databases",
+            in_memory: true,
+            first_port: 55532 + major.map_or(0, |m| 10 * (m as u16 % 100)),
+        }
+    }
+}
 
 /// Creates the cluster if it does not exist, and starts it if it is not running.
 pub fn up(spec: &Spec, bin_dir: &Path) -> anyhow::Result<Cluster> {
@@ -80,7 +88,7 @@ fn locations(spec: &Spec) -> anyhow::Result<(PathBuf, PathBuf)> {
         .to_string_lossy()
         .bytes()
         .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
-    let preferred = target_dir().join(spec.name);
+    let preferred = target_dir().join(&spec.name);
     let dir = if !owner.is_other_user() || reachable_by_others(&preferred) {
         preferred
     } else {

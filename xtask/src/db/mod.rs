@@ -9,13 +9,17 @@ mod cluster;
 mod docker;
 mod roles;
 
-use std::{path::PathBuf, process::Command};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 use anyhow::{Context, bail};
+use cluster::Spec;
 use pg_cluster::process;
 use xshell::Shell;
 
-use crate::{flags, pg_url::PgUrl};
+use crate::{flags, pg_url::PgUrl, postgres};
 
 const NO_SERVER: &str = "no database available: DATABASE_URL is not set, no Docker engine answers, and no \
     PostgreSQL server binaries (initdb, pg_ctl) were found. Install one of them (Debian/Ubuntu: \
@@ -47,7 +51,7 @@ impl DevDatabase {
     /// Finds or starts the server and makes sure the app's database exists, with its roles
     /// when this project manages the server.
     pub fn ensure(sh: &Shell) -> anyhow::Result<Self> {
-        let db = Self::server(sh, &cluster::DEV)?;
+        let db = Self::server(sh, &Spec::dev(), None)?;
         if db.manages_roles() {
             let created = db.create_app_database()?;
             roles::ensure(&db, created)?;
@@ -58,22 +62,35 @@ impl DevDatabase {
     /// A server where scratch databases may be created and dropped (tests, checks, benches).
     /// Only `admin` matters.
     pub fn scratch_server(sh: &Shell) -> anyhow::Result<Self> {
-        Self::server(sh, &cluster::SCRATCH)
+        Self::server(sh, &Spec::scratch(None), None)
     }
 
-    /// `DATABASE_URL`'s server, else docker compose's `db` service, else a throwaway cluster.
-    fn server(sh: &Shell, spec: &cluster::Spec) -> anyhow::Result<Self> {
-        if let Some(db) = Self::from_env()? {
+    /// A throwaway cluster for scratch databases, run with the server binaries in `bin_dir`
+    /// (of major version `major`), whatever else is available.
+    pub fn scratch_cluster(sh: &Shell, bin_dir: &Path, major: u32) -> anyhow::Result<Self> {
+        Self::server(sh, &Spec::scratch(Some(major)), Some(bin_dir))
+    }
+
+    /// With `bin_dir`, a throwaway cluster run with those binaries; otherwise `DATABASE_URL`'s
+    /// server, else docker compose's `db` service, else a throwaway cluster from the installed
+    /// server binaries.
+    fn server(sh: &Shell, spec: &Spec, bin_dir: Option<&Path>) -> anyhow::Result<Self> {
+        if bin_dir.is_none()
+            && let Some(db) = Self::from_env()?
+        {
             return Ok(db);
         }
-        let (server, admin) = if docker::engine_answers() {
+        let (server, admin) = if bin_dir.is_none() && docker::engine_answers() {
             eprintln!(
                 "{}: a Docker engine answers, so docker compose runs the `db` service",
                 spec.purpose
             );
             (Server::Docker, docker::up(sh)?)
         } else {
-            let Some(bin_dir) = pg_cluster::find_server_binaries() else {
+            let Some(bin_dir) = bin_dir
+                .map(Path::to_owned)
+                .or_else(pg_cluster::find_server_binaries)
+            else {
                 bail!("{NO_SERVER}")
             };
             eprintln!(
@@ -126,12 +143,21 @@ impl DevDatabase {
     }
 
     /// A PostgreSQL client program (psql, pg_dump, pgbench) connected to `url` through `PG*`
-    /// variables: the one matching the server when this project runs it, else the one on PATH.
+    /// variables: the one beside the server's binaries when this project runs it; else the
+    /// installed PostgreSQL 18 clients (pg_dump refuses a server newer than itself); else the
+    /// one on PATH.
     pub fn client(&self, program: &str, url: &PgUrl) -> Command {
-        let path = match &self.server {
-            Server::Cluster(cluster) => cluster.tool(program),
-            _ => PathBuf::from(program),
+        let beside_server = match &self.server {
+            Server::Cluster(cluster) => Some(cluster.tool(program)).filter(|p| p.is_absolute()),
+            _ => None,
         };
+        let path = beside_server
+            .or_else(|| {
+                postgres::installed_clients()
+                    .map(|dir| dir.join(program))
+                    .filter(|p| p.is_file())
+            })
+            .unwrap_or_else(|| PathBuf::from(program));
         let mut command = Command::new(path);
         command
             .envs(url.libpq_env())
@@ -251,8 +277,11 @@ impl flags::DbDown {
             );
             return Ok(());
         }
-        let mut stopped = cluster::down(&cluster::DEV, self.purge)?;
-        stopped |= cluster::down(&cluster::SCRATCH, self.purge)?;
+        let mut stopped = cluster::down(&Spec::dev(), self.purge)?;
+        stopped |= cluster::down(&Spec::scratch(None), self.purge)?;
+        for major in 15..=postgres::NEWEST {
+            stopped |= cluster::down(&Spec::scratch(Some(major)), self.purge)?;
+        }
         if docker::engine_answers() {
             docker::down(sh, self.purge)?;
             stopped = true;
@@ -266,7 +295,7 @@ impl flags::DbDown {
 
 impl flags::DbReset {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let db = DevDatabase::server(sh, &cluster::DEV)?;
+        let db = DevDatabase::server(sh, &Spec::dev(), None)?;
         let name = db
             .migrator
             .database()

@@ -43,7 +43,7 @@ fn the_database_is_pinned_checked_and_persistent() {
         "pin the image to a version: {image}"
     );
     assert!(text(&db["healthcheck"]["test"]).contains("pg_isready"));
-    assert!(text(&db["volumes"]).contains("db-data:/var/lib/postgresql/data"));
+    assert!(text(&db["volumes"]).contains("db-data:/var/lib/postgresql"));
     assert!(
         !compose["volumes"]["db-data"].is_badvalue(),
         "a named volume"

@@ -161,3 +161,12 @@ fn an_unknown_check_is_refused() {
     check(&good(), &["--only", "everything"])
         .assert_failed_with("--only \"everything\": the checks are fresh, round-trip");
 }
+
+#[test]
+fn the_committed_schema_sql_is_what_every_client_and_server_dump() {
+    // `cargo xtask test --postgres N` runs this against server N with the PostgreSQL 18 clients;
+    // the default run, against the installed server with its own client.
+    run(&mut xtask(&["migrate-check", "--only", "snapshot"]))
+        .assert_code(0)
+        .assert_stderr_contains("migrate-check: snapshot     ok");
+}

@@ -10,6 +10,7 @@ use sqlx::{PgPool, postgres::PgListener};
 use tokio::sync::watch;
 
 use super::{GateStatus, SCHEMA_CHANGED_CHANNEL, SchemaState, check};
+use crate::{refusal, settings::DatabaseSettings};
 use migrate_core::MigrationSet;
 
 /// How often to look again without a notification.
@@ -22,6 +23,10 @@ pub enum GateError {
     /// The history contradicts this build.
     #[error("refusing to start: {0}")]
     Mismatch(String),
+    /// The database refuses the connection in a way waiting cannot fix (a wrong password, an
+    /// untrusted certificate).
+    #[error("{0}")]
+    Connect(String),
     #[error(
         "gave up after {waited:?} (SCHEMA_WAIT_TIMEOUT) waiting for migrations {missing:?}: \
          run `migrate up`; it must finish before the api and workers can start"
@@ -44,9 +49,11 @@ pub enum GateError {
 }
 
 /// Returns once the schema is usable (current, or ahead during a rolling deploy), publishing
-/// every step on `status`. Fails at once on a mismatch, or when `timeout` passes.
+/// every step on `status`. Fails at once on a mismatch or on a connection error that waiting
+/// cannot fix (`settings` names the URL in that message), or when `timeout` passes.
 pub async fn wait_for_schema(
     pool: &PgPool,
+    settings: &DatabaseSettings,
     set: &MigrationSet,
     timeout: Duration,
     status: &watch::Sender<GateStatus>,
@@ -100,15 +107,21 @@ pub async fn wait_for_schema(
                 }
             }
             Err(error) => {
+                if let Some(line) = refusal::permanent(&error, settings) {
+                    return Err(GateError::Connect(settings.redact(&line)));
+                }
                 let _ = status.send(GateStatus::DatabaseUnreachable);
                 if !reported_unreachable {
-                    tracing::warn!("schema: cannot read the migration history yet: {error}");
+                    tracing::warn!(
+                        "schema: cannot read the migration history yet: {}",
+                        settings.redact(&error.to_string())
+                    );
                     reported_unreachable = true;
                 }
                 if started.elapsed() >= timeout {
                     return Err(GateError::Unreachable {
                         waited: timeout,
-                        error: error.to_string(),
+                        error: settings.redact(&error.to_string()),
                     });
                 }
                 POLL_UNREACHABLE
