@@ -1,5 +1,6 @@
 //! Migrating a table that live traffic holds: each attempt waits at most `--lock-timeout`, is
-//! rolled back and retried (SQLSTATE 55P03 only), so queries queued behind it never stall long.
+//! rolled back and retried (SQLSTATE 55P03 only), so queries queued behind it never stall long;
+//! each retry, and the give-up, names the session that blocks it.
 
 use std::time::Duration;
 
@@ -41,7 +42,10 @@ async fn a_busy_table_is_retried_until_the_migration_lands() {
         .unwrap();
     release.await.unwrap();
     migrated.assert_code(0);
-    migrated.assert_stderr_contains("applying 2_add_hot_note: attempt 1/30 gave up waiting for a table lock after 200ms (lock_timeout); rolled back, retrying in");
+    migrated.assert_stderr_contains(
+        "applying 2_add_hot_note: attempt 1/30 gave up waiting for a table lock after 200ms (lock_timeout), blocked by pid",
+    );
+    migrated.assert_stderr_contains("rolled back, retrying in");
     assert!(db.scalar::<bool>("SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'hot' AND column_name = 'note')").await);
 }
 
@@ -49,6 +53,10 @@ async fn a_busy_table_is_retried_until_the_migration_lands() {
 async fn a_table_that_stays_busy_fails_after_the_last_attempt_and_changes_nothing() {
     let (db, m) = with_hot_table().await;
     let mut reader = db.connect().await;
+    let reader_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut reader)
+        .await
+        .unwrap();
     reader.execute("BEGIN; SELECT * FROM hot;").await.unwrap();
     let before = db.schema_fingerprint().await;
 
@@ -64,6 +72,10 @@ async fn a_table_that_stays_busy_fails_after_the_last_attempt_and_changes_nothin
     failed.assert_stderr_contains("applying 2_add_hot_note failed");
     failed.assert_stderr_contains("55P03 canceling statement due to lock timeout");
     failed.assert_stderr_contains("still blocked after 3 attempts with lock_timeout 100ms");
+    // The give-up names the blocking session: the reader, idle in its transaction.
+    failed.assert_stderr_contains(&format!(
+        "the last time by pid {reader_pid} (no application_name, idle in transaction, query started"
+    ));
     assert_eq!(db.schema_fingerprint().await, before);
     assert_eq!(db.advisory_locks().await, 0);
     reader.execute("COMMIT").await.unwrap();

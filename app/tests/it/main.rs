@@ -15,6 +15,7 @@ mod no_transaction;
 mod real_shapes;
 mod roles;
 mod schema_gate;
+mod server_crash;
 mod several_per_message;
 mod single_transaction;
 mod sqlx_compat;

@@ -36,8 +36,8 @@ impl Default for Policy {
     fn default() -> Self {
         Self {
             lock_wait: Duration::from_secs(600),
-            lock_timeout: Duration::from_secs(2),
-            lock_retries: 10,
+            lock_timeout: Duration::from_millis(100),
+            lock_retries: 30,
             statement_timeout: None,
         }
     }
@@ -90,8 +90,8 @@ impl<'s> Engine<'s> {
     /// Applies pending migrations, oldest first; returns their versions.
     pub async fn up(&self, session: &mut Session, options: &UpOptions) -> Result<Vec<i64>> {
         plan::require_known(self.set, options.to)?;
-        self.locked(session, async |conn| {
-            let history = read_history(&mut *conn, self.table()).await?;
+        self.locked(session, async |session| {
+            let history = read_history(&mut session.conn, self.table()).await?;
             let pending = plan::up(self.set, &history, options)?;
             let Some(last) = pending.last() else {
                 tracing::info!(
@@ -116,14 +116,14 @@ impl<'s> Engine<'s> {
                     per_message: options.per_message,
                 }
             };
-            self.runner(conn).await?.run(&steps, grouping).await?;
+            self.runner(session).await?.run(&steps, grouping).await?;
             tracing::info!(
                 "applied {} migration(s) in {:.1?}; the database is at {}",
                 pending.len(),
                 started.elapsed(),
                 last.label()
             );
-            announce(conn).await?;
+            announce(&mut session.conn).await?;
             Ok(pending.iter().map(|m| m.version).collect())
         })
         .await
@@ -131,8 +131,8 @@ impl<'s> Engine<'s> {
 
     /// Reverts applied migrations, newest first; returns their versions.
     pub async fn down(&self, session: &mut Session, options: &DownOptions) -> Result<Vec<i64>> {
-        self.locked(session, async |conn| {
-            let history = read_history(&mut *conn, self.table()).await?;
+        self.locked(session, async |session| {
+            let history = read_history(&mut session.conn, self.table()).await?;
             let targets = plan::down(self.set, &history, options)?;
             if targets.is_empty() {
                 tracing::info!("nothing to revert");
@@ -142,9 +142,9 @@ impl<'s> Engine<'s> {
             let one_by_one = Grouping::Each {
                 per_message: Some(1),
             };
-            self.runner(conn).await?.run(&steps, one_by_one).await?;
-            announce(conn).await?;
-            let history = read_history(&mut *conn, self.table()).await?;
+            self.runner(session).await?.run(&steps, one_by_one).await?;
+            announce(&mut session.conn).await?;
+            let history = read_history(&mut session.conn, self.table()).await?;
             match history.iter().rev().find(|a| a.success) {
                 Some(a) => tracing::info!(
                     "the database is at {}_{}",
@@ -166,10 +166,10 @@ impl<'s> Engine<'s> {
         options: &BaselineOptions,
     ) -> Result<Vec<i64>> {
         plan::require_known(self.set, options.to)?;
-        self.locked(session, async |conn| {
-            let recorded = baseline::record(conn, self.set, options).await?;
+        self.locked(session, async |session| {
+            let recorded = baseline::record(&mut session.conn, self.set, options).await?;
             if !recorded.is_empty() {
-                announce(conn).await?;
+                announce(&mut session.conn).await?;
             }
             Ok(recorded)
         })
@@ -177,14 +177,14 @@ impl<'s> Engine<'s> {
     }
 
     /// Runs `work` holding the migration lock, and releases it afterwards.
-    async fn locked<T>(
+    pub(crate) async fn locked<T>(
         &self,
         session: &mut Session,
-        work: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+        work: impl AsyncFnOnce(&mut Session) -> Result<T>,
     ) -> Result<T> {
         let (lock, _waited) =
             MigrationLock::acquire(&mut session.conn, self.policy.lock_wait).await?;
-        let outcome = work(&mut session.conn).await;
+        let outcome = work(session).await;
         // After a failure the connection may be unusable; closing it releases the lock anyway.
         let released = lock.release(&mut session.conn).await;
         let value = outcome?;
@@ -192,10 +192,25 @@ impl<'s> Engine<'s> {
         Ok(value)
     }
 
-    async fn runner<'c>(&'c self, conn: &'c mut PgConnection) -> Result<Runner<'c>> {
+    pub(crate) async fn runner<'c>(&'c self, session: &'c mut Session) -> Result<Runner<'c>> {
+        let Session {
+            conn, monitor, pid, ..
+        } = session;
+        self.runner_on(conn, monitor.as_mut(), *pid).await
+    }
+
+    /// A runner on `conn`, whose blockers `monitor` names.
+    pub(crate) async fn runner_on<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+        monitor: Option<&'c mut PgConnection>,
+        pid: Option<i32>,
+    ) -> Result<Runner<'c>> {
         let history = HistoryTable::locate(conn, self.set.config()).await?;
         Ok(Runner {
             conn,
+            monitor,
+            pid,
             set: self.set,
             history,
             limits: Limits {
@@ -203,10 +218,12 @@ impl<'s> Engine<'s> {
                 statement_timeout: self.policy.statement_timeout,
             },
             lock_retries: self.policy.lock_retries,
+            replay: false,
+            before_commit: None,
         })
     }
 
-    fn table(&self) -> &str {
+    pub(crate) fn table(&self) -> &str {
         self.set.config().table.as_sql()
     }
 }

@@ -53,12 +53,13 @@
 //! ```
 //!
 //! Only that binary should reach [`Engine::up`], [`Engine::down`], [`Engine::baseline`] and
-//! [`cli::Cli::run`]: list them under `disallowed-methods` in `clippy.toml`, as this workspace
-//! does, and the api and workers cannot call them unnoticed.
+//! [`cli::Cli::run`]: list them under `disallowed-methods` in
+//! `clippy.toml`, as this workspace does, and the api and workers cannot call them unnoticed.
 
 #![warn(missing_docs)]
 
 mod baseline;
+mod blockers;
 pub mod cli;
 mod embedded;
 mod engine;

@@ -12,10 +12,14 @@ use crate::{
     settings::DatabaseSettings,
 };
 
-/// A dedicated connection to the database being migrated.
+/// A dedicated connection to the database being migrated, and a second one that watches it
+/// (who blocks it) once [`Session::ensure_direct`] has checked there is no pooler between.
 pub struct Session {
     pub(crate) conn: PgConnection,
     pub(crate) settings: DatabaseSettings,
+    /// The server session's pid, once known.
+    pub(crate) pid: Option<i32>,
+    pub(crate) monitor: Option<PgConnection>,
 }
 
 impl Session {
@@ -33,6 +37,8 @@ impl Session {
                     return Ok(Self {
                         conn,
                         settings: settings.clone(),
+                        pid: None,
+                        monitor: None,
                     });
                 }
                 Err(e) => e,
@@ -69,13 +75,14 @@ impl Session {
     /// One connection alone cannot tell: a pooler hands a quiet client the server it used last.
     /// So a second connection asks in between. Directly (or with session pooling) every client
     /// owns its server session, so the second one can never land on ours, and ours never moves.
+    /// That second connection then stays, to watch who blocks the first.
     pub async fn ensure_direct(&mut self) -> Result<()> {
         let ours = backend_pid(&mut self.conn).await?;
-        let probe = self.settings.connect_options("migrate pooler probe");
-        let other = match PgConnection::connect_with(&probe).await {
-            Ok(mut probe) => {
-                let pid = backend_pid(&mut probe).await?;
-                let _ = probe.close().await;
+        let monitor = self.settings.connect_options("migrate monitor");
+        let other = match PgConnection::connect_with(&monitor).await {
+            Ok(mut monitor) => {
+                let pid = backend_pid(&mut monitor).await?;
+                self.monitor = Some(monitor);
                 Some(pid)
             }
             Err(e) => {
@@ -94,6 +101,7 @@ impl Session {
         } else if other == Some(ours) {
             format!("a second connection was handed this connection's server session (pid {ours})")
         } else {
+            self.pid = Some(ours);
             return Ok(());
         };
         Err(Error::new(
@@ -108,8 +116,11 @@ impl Session {
         ))
     }
 
-    /// Closes the connection, which also ends anything it held (the lock, a transaction).
+    /// Closes the connections, which also ends anything they held (the lock, a transaction).
     pub async fn close(self) {
+        if let Some(monitor) = self.monitor {
+            let _ = monitor.close().await;
+        }
         let _ = self.conn.close().await;
     }
 }

@@ -4,7 +4,7 @@
 use std::{env, str::FromStr};
 
 use migrate_core::redact::{redact_secrets_in, redact_url};
-use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, postgres::PgConnectOptions};
 
 /// The variable `migrate` reads first: a direct connection with the migrator role's rights.
 pub const MIGRATION_DATABASE_URL: &str = "MIGRATION_DATABASE_URL";
@@ -92,8 +92,13 @@ impl DatabaseSettings {
     }
 
     /// Options for one connection, named so that `pg_stat_activity` shows who it is.
+    /// sqlx does not log statements on them: a migration is logged once, by name, and its
+    /// text (which may be megabytes, or hold a role's password) never.
     pub fn connect_options(&self, application_name: &str) -> PgConnectOptions {
-        self.options.clone().application_name(application_name)
+        self.options
+            .clone()
+            .application_name(application_name)
+            .disable_statement_logging()
     }
 
     /// The URL with its passwords masked: safe to print.

@@ -117,7 +117,7 @@ impl flags::Bench {
             bail!("--only {unknown:?}: the figures are {}", FIGURES.join(", "));
         }
         let runs = self.runs.unwrap_or(5).max(1) as usize;
-        let db = DevDatabase::scratch_server(sh)?;
+        let db = DevDatabase::bench_server(sh)?;
         process::run(cmd!(
             sh,
             "cargo build --release --package app --bins --example sqlx_migrator"
@@ -211,12 +211,16 @@ fn machine(sh: &Shell, db: &DevDatabase) -> anyhow::Result<String> {
     };
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     let postgres = db.admin_sql("SHOW server_version")?;
+    let durability = db.admin_sql(
+        "SELECT string_agg(name || ' = ' || setting, ', ' ORDER BY name) FROM pg_settings \
+         WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')",
+    )?;
     let rustc = process::read(cmd!(sh, "rustc --version")).unwrap_or_default();
     let commit =
         process::read(cmd!(sh, "git rev-parse --short HEAD")).unwrap_or_else(|_| "unknown".into());
     Ok(format!(
         "- date: {}, commit {}\n- CPU: {} ({cores} cores)\n- memory: {}\n- OS: {}\n\
-         - PostgreSQL {} (`cargo xtask` database: {})\n- {}\n",
+         - PostgreSQL {} (`cargo xtask` database: {}; {})\n- {}\n",
         Utc::now().format("%Y-%m-%d %H:%M UTC"),
         commit.trim(),
         first_line_with("/proc/cpuinfo", "model name"),
@@ -224,6 +228,7 @@ fn machine(sh: &Shell, db: &DevDatabase) -> anyhow::Result<String> {
         first_line_with("/etc/os-release", "PRETTY_NAME"),
         postgres.trim(),
         db.admin.redacted(),
+        durability.trim(),
         rustc.trim(),
     ))
 }

@@ -26,10 +26,10 @@ const MIGRATE_STARTS: Duration = Duration::from_millis(1500);
 /// (label, migrate flags); `None`: a control run with no migration.
 const POLICIES: &[(&str, Option<&[&str]>)] = &[
     ("no migration (control)", None),
-    ("default: `--lock-timeout 2s`, 10 attempts", Some(&[])),
+    ("default: `--lock-timeout 100ms`, 30 attempts", Some(&[])),
     (
-        "`--lock-timeout 100ms --lock-retries 30`",
-        Some(&["--lock-timeout", "100ms", "--lock-retries", "30"]),
+        "the former default: `--lock-timeout 2s --lock-retries 10`",
+        Some(&["--lock-timeout", "2s", "--lock-retries", "10"]),
     ),
     (
         "no lock_timeout (`--lock-timeout 0s`)",

@@ -1,8 +1,9 @@
-//! The two throwaway clusters of `cargo xtask`: the development cluster under
-//! `target/dev-postgres/`, and a scratch cluster for tests, checks and benchmarks under
+//! The throwaway clusters of `cargo xtask`: the development cluster under
+//! `target/dev-postgres/`, and a scratch cluster for tests and checks under
 //! `target/test-postgres/`, whose data lives in memory (`/dev/shm`) where there is such a
 //! place: DDL there is several times faster, and nothing in it outlives a run anyway. Both
-//! trade durability for speed.
+//! trade durability for speed. The benchmarks' cluster (`target/bench-postgres/`) does not:
+//! it commits as production does, so that what durability costs shows.
 
 use std::{
     os::unix::fs::PermissionsExt,
@@ -13,10 +14,10 @@ use pg_cluster::{Cluster, Owner, StopMode};
 
 use crate::{project_root, target_dir};
 
-/// Room for the herd test's connections and for one transaction creating 10 000 tables; no
-/// durability.
-const SETTINGS: &str = "max_connections = 400\nmax_locks_per_transaction = 256\nfsync = off\n\
-                        synchronous_commit = off\nfull_page_writes = off\n";
+/// Room for the herd test's connections and for one transaction creating 10 000 tables.
+const SETTINGS: &str = "max_connections = 400\nmax_locks_per_transaction = 256\n";
+/// No durability.
+const FAST: &str = "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n";
 
 /// Which cluster: where it lives and the first port it tries.
 pub struct Spec {
@@ -24,6 +25,8 @@ pub struct Spec {
     /// What it is for, in messages.
     pub purpose: &'static str,
     in_memory: bool,
+    /// Commits wait for the disk, as PostgreSQL's defaults have it.
+    durable: bool,
     first_port: u16,
 }
 
@@ -34,6 +37,7 @@ impl Spec {
             name: "dev-postgres".into(),
             purpose: "database",
             in_memory: false,
+            durable: false,
             first_port: 55432,
         }
     }
@@ -45,7 +49,19 @@ impl Spec {
             name: major.map_or_else(|| "test-postgres".into(), |m| format!("test-postgres-{m}")),
             purpose: "scratch databases",
             in_memory: true,
+            durable: false,
             first_port: 55532 + major.map_or(0, |m| 10 * (m as u16 % 100)),
+        }
+    }
+
+    /// The benchmarks' cluster: on disk, with PostgreSQL's durable defaults.
+    pub fn bench() -> Self {
+        Self {
+            name: "bench-postgres".into(),
+            purpose: "benchmarks",
+            in_memory: false,
+            durable: true,
+            first_port: 55472,
         }
     }
 }
@@ -55,7 +71,11 @@ pub fn up(spec: &Spec, bin_dir: &Path) -> anyhow::Result<Cluster> {
     let (dir, data) = locations(spec)?;
     let mut cluster = Cluster::new(&dir, &data, bin_dir)?;
     cluster.init()?;
-    cluster.start(SETTINGS, spec.first_port)?;
+    let settings = match spec.durable {
+        true => SETTINGS.to_owned(),
+        false => format!("{SETTINGS}{FAST}"),
+    };
+    cluster.start(&settings, spec.first_port)?;
     Ok(cluster)
 }
 

@@ -65,6 +65,12 @@ impl DevDatabase {
         Self::server(sh, &Spec::scratch(None), None)
     }
 
+    /// A server for benchmarks: `DATABASE_URL`'s, else docker compose's, else a throwaway
+    /// cluster that commits durably, as production does.
+    pub fn bench_server(sh: &Shell) -> anyhow::Result<Self> {
+        Self::server(sh, &Spec::bench(), None)
+    }
+
     /// A throwaway cluster for scratch databases, run with the server binaries in `bin_dir`
     /// (of major version `major`), whatever else is available.
     pub fn scratch_cluster(sh: &Shell, bin_dir: &Path, major: u32) -> anyhow::Result<Self> {
@@ -279,6 +285,7 @@ impl flags::DbDown {
         }
         let mut stopped = cluster::down(&Spec::dev(), self.purge)?;
         stopped |= cluster::down(&Spec::scratch(None), self.purge)?;
+        stopped |= cluster::down(&Spec::bench(), self.purge)?;
         for major in 15..=postgres::NEWEST {
             stopped |= cluster::down(&Spec::scratch(Some(major)), self.purge)?;
         }

@@ -54,11 +54,13 @@ pub struct Options {
     /// Wait this long for another runner to finish before giving up with exit code 3.
     #[arg(long, global = true, env = "MIGRATE_LOCK_WAIT", default_value = "10m", value_parser = humantime::parse_duration)]
     pub lock_wait: Duration,
-    /// Per migration: give up waiting for a table lock after this long, roll back, retry.
-    #[arg(long, global = true, env = "MIGRATE_LOCK_TIMEOUT", default_value = "2s", value_parser = humantime::parse_duration)]
+    /// Per attempt: give up waiting for a table lock after this long (the queries queued behind
+    /// the migration wait as long), roll back, retry.
+    #[arg(long, global = true, env = "MIGRATE_LOCK_TIMEOUT", default_value = "100ms", value_parser = humantime::parse_duration)]
     pub lock_timeout: Duration,
-    /// How many times to try a migration that keeps hitting --lock-timeout.
-    #[arg(long, global = true, env = "MIGRATE_LOCK_RETRIES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    /// How many times to try a migration that keeps hitting --lock-timeout; the pauses between
+    /// grow from 0.25 s to 5 s, so 30 attempts give up after about 2 minutes.
+    #[arg(long, global = true, env = "MIGRATE_LOCK_RETRIES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     pub lock_retries: u32,
     /// Per statement: cancel any statement running longer than this (default: no limit).
     #[arg(long, global = true, env = "MIGRATE_STATEMENT_TIMEOUT", value_parser = humantime::parse_duration)]

@@ -28,9 +28,12 @@ impl Runner<'_> {
             .execute("RESET lock_timeout; RESET statement_timeout;")
             .await;
         if let Err(error) = outcome {
-            let line =
-                failure::position(&error).map(|position| (0, line_of(&script.sql, position - 1)));
-            let mut failed = self.failure(&error, &[step], line, 1);
+            let line = match failure::position(&error) {
+                Some(position) => Some(line_of(&script.sql, position - 1)),
+                None => self.find_line(step).await,
+            };
+            let line = line.map(|line| (0, line));
+            let mut failed = self.failure(&error, &[step], line, 1, None);
             let left: Vec<String> = invalid_indexes(self.conn)
                 .await?
                 .into_iter()

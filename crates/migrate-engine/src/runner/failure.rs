@@ -1,6 +1,7 @@
 //! The line a failed step leaves: which migration, which file and line, the server's own
 //! words (SQLSTATE, message, detail, hint), what was rolled back, and what to do.
 
+use migrate_core::sql_text::statements;
 use sqlx::{
     AssertSqlSafe, Executor,
     postgres::{PgDatabaseError, PgErrorPosition},
@@ -8,6 +9,7 @@ use sqlx::{
 
 use super::{Runner, Step, describe};
 use crate::{
+    blockers::Blocker,
     error::{Error, ErrorKind},
     retry,
 };
@@ -50,6 +52,37 @@ impl Runner<'_> {
         failed
     }
 
+    /// The line of the statement of `step` that failed, when the server gave no position: the
+    /// only statement's; with [`Runner::replay`], the first that fails when they run one by one
+    /// in a transaction that is then rolled back.
+    pub(super) async fn find_line(&mut self, step: Step<'_>) -> Option<usize> {
+        let script = step.script();
+        let statements = statements(&script.sql);
+        if let [only] = statements.as_slice() {
+            return Some(only.line);
+        }
+        if !self.replay || script.no_transaction || script.controls_transactions {
+            return None;
+        }
+        let mut line = None;
+        let begin = format!("BEGIN;\n{}", self.limits.set_statements("LOCAL"));
+        if self.conn.execute(AssertSqlSafe(begin)).await.is_ok() {
+            for statement in &statements {
+                if self
+                    .conn
+                    .execute(AssertSqlSafe(statement.text.to_owned()))
+                    .await
+                    .is_err()
+                {
+                    line = Some(statement.line);
+                    break;
+                }
+            }
+        }
+        let _ = self.conn.execute("ROLLBACK").await;
+        line
+    }
+
     /// The failure of `steps` (one, unless they ran in one transaction); `located` is the index
     /// of the failing one and the line in its file (0: unknown).
     pub(super) fn failure(
@@ -58,6 +91,7 @@ impl Runner<'_> {
         steps: &[Step<'_>],
         located: Option<(usize, usize)>,
         attempts: u32,
+        blocker: Option<&Blocker>,
     ) -> Error {
         let step = located
             .map(|(index, _)| steps[index])
@@ -110,9 +144,17 @@ impl Runner<'_> {
             message += &format!(" hint: {hint}");
         }
         if retry::is_lock_timeout(error) {
+            let what_to_do = match blocker {
+                Some(blocker) => format!(
+                    ", the last time by {blocker}: let it finish or end it, then run migrate again \
+                     (--lock-timeout, --lock-retries wait longer)"
+                ),
+                None => ": find the blocking session in pg_stat_activity, or retry later \
+                          (--lock-timeout, --lock-retries)"
+                    .to_owned(),
+            };
             message += &format!(
-                "; still blocked after {attempts} attempts with lock_timeout {:?}: find the blocking session in \
-                 pg_stat_activity, or retry later (--lock-timeout, --lock-retries)",
+                "; still blocked after {attempts} attempts with lock_timeout {:?}{what_to_do}",
                 self.limits.lock_timeout
             );
         }

@@ -42,16 +42,25 @@ impl Runner<'_> {
         &steps[..count]
     }
 
-    pub(super) fn message(&self, chunk: &[Step<'_>], grouping: Grouping) -> Message {
+    /// The message for `chunk`. Its transactions commit without waiting for the WAL flush,
+    /// except the last one of the run (`ends_run`): that commit makes all of them durable.
+    pub(super) fn message(
+        &self,
+        chunk: &[Step<'_>],
+        grouping: Grouping,
+        ends_run: bool,
+    ) -> Message {
         let mut message = Message::default();
         for (index, &step) in chunk.iter().enumerate() {
             if index == 0 || grouping != Grouping::Together {
-                message.begin(&self.limits);
+                let last = grouping == Grouping::Together || index + 1 == chunk.len();
+                message.begin(&self.limits, ends_run && last);
                 message.push(&self.history.setup());
             }
             message.push_migration(index, &step.script().sql);
             message.push(&self.bookkeeping(step, EXECUTION_TIME_NANOS));
             if index + 1 == chunk.len() || grouping != Grouping::Together {
+                message.push(self.before_commit.unwrap_or_default());
                 message.commit();
             }
         }

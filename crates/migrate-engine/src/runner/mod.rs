@@ -23,12 +23,13 @@ use grouping::next_size;
 use std::time::{Duration, Instant};
 
 use migrate_core::{Migration, MigrationSet, Script};
-use sqlx::{AssertSqlSafe, Executor, PgConnection};
+use sqlx::{AssertSqlSafe, Executor, PgConnection, postgres::PgQueryResult};
 
 use crate::{
+    blockers::{self, Blocker},
     error::Result,
     history::{HistoryTable, record_applied, record_reverted},
-    message::{Limits, Located},
+    message::{Limits, Located, Message},
     retry,
 };
 
@@ -82,10 +83,20 @@ pub(crate) enum Grouping {
 
 pub(crate) struct Runner<'c> {
     pub conn: &'c mut PgConnection,
+    /// A second session, to see who blocks this one.
+    pub monitor: Option<&'c mut PgConnection>,
+    /// This session's pid on the server, when known.
+    pub pid: Option<i32>,
     pub set: &'c MigrationSet,
     pub history: HistoryTable,
     pub limits: Limits,
     pub lock_retries: u32,
+    /// A scratch database: a failure the server gives no position for is replayed statement
+    /// by statement, and rolled back, to find its line.
+    pub replay: bool,
+    /// Run at the end of each transaction, before its COMMIT (the rehearsal notes the locks
+    /// the transaction holds, which it holds until then).
+    pub before_commit: Option<&'static str>,
 }
 
 impl Runner<'_> {
@@ -105,9 +116,10 @@ impl Runner<'_> {
                 continue;
             }
             let chunk = self.chunk(&steps[next..], grouping, limit.take().unwrap_or(size));
-            let message = self.message(chunk, grouping);
+            let message = self.message(chunk, grouping, next + chunk.len() == steps.len());
             let started = Instant::now();
-            let error = match self.conn.execute(AssertSqlSafe(message.sql())).await {
+            let (outcome, blocker) = self.send(&message).await;
+            let error = match outcome {
                 Ok(_) => {
                     self.history.created();
                     self.log_done(chunk, started.elapsed()).await?;
@@ -121,7 +133,7 @@ impl Runner<'_> {
             };
             if error.as_database_error().is_none() {
                 // The connection is gone: which of them committed is for `migrate status` to say.
-                return Err(self.failure(&error, chunk, None, attempt));
+                return Err(self.failure(&error, chunk, None, attempt, None));
             }
             self.end_transaction().await?;
             let landed = match grouping {
@@ -148,18 +160,36 @@ impl Runner<'_> {
                 Grouping::Together => chunk,
             };
             if retry::is_lock_timeout(&error) && attempt < self.lock_retries {
-                self.pause_before_retry(failed, attempt).await;
+                self.pause_before_retry(failed, attempt, blocker.as_ref())
+                    .await;
                 attempt += 1;
                 continue;
             }
             let located = match located {
                 Some(Located { index, line }) => Some((index - landed, line)),
                 None if failed.len() > 1 => self.find_failing(failed).await.map(|index| (index, 0)),
-                None => None,
+                None => self.find_line(failed[0]).await.map(|line| (0, line)),
             };
-            return Err(self.failure(&error, failed, located, attempt));
+            return Err(self.failure(&error, failed, located, attempt, blocker.as_ref()));
         }
         Ok(())
+    }
+
+    /// Sends `message`, watching (on the monitor session) who blocks it meanwhile.
+    async fn send(&mut self, message: &Message) -> (sqlx::Result<PgQueryResult>, Option<Blocker>) {
+        let work = self.conn.execute(AssertSqlSafe(message.sql()));
+        match self.pid {
+            Some(pid) => {
+                blockers::watch(
+                    work,
+                    self.monitor.as_deref_mut(),
+                    pid,
+                    self.limits.lock_timeout,
+                )
+                .await
+            }
+            None => (work.await, None),
+        }
     }
 
     /// The history row's change for a step; `execution_time` is SQL for nanoseconds.
@@ -236,11 +266,19 @@ impl Runner<'_> {
     }
 
     /// After attempt `attempt` of `steps` hit lock_timeout (and was rolled back): says so, and
-    /// waits a growing, jittered pause.
-    async fn pause_before_retry(&self, steps: &[Step<'_>], attempt: u32) {
+    /// by whom it was blocked when that is known, and waits a growing, jittered pause.
+    async fn pause_before_retry(
+        &self,
+        steps: &[Step<'_>],
+        attempt: u32,
+        blocker: Option<&Blocker>,
+    ) {
         let pause = retry::pause(attempt);
+        let by = blocker
+            .map(|b| format!(", blocked by {b}"))
+            .unwrap_or_default();
         tracing::warn!(
-            "{} {}: attempt {attempt}/{} gave up waiting for a table lock after {:?} (lock_timeout); \
+            "{} {}: attempt {attempt}/{} gave up waiting for a table lock after {:?} (lock_timeout){by}; \
              rolled back, retrying in {pause:.1?}",
             steps[0].verb(),
             describe(steps),
