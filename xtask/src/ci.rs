@@ -12,6 +12,9 @@ use xshell::{Shell, cmd};
 
 use crate::{flags, sqlx_data};
 
+/// Rows per table in CI's rehearsal: enough for NULLs, duplicates and bad casts to show.
+const REHEARSAL_ROWS: u64 = 100;
+
 impl flags::Ci {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let mut ci = Steps::default();
@@ -44,6 +47,15 @@ impl flags::Ci {
                 schema: None,
                 against: None,
                 only: None,
+            }
+            .run(sh)
+        })?;
+        ci.step("migrate-rehearse", || {
+            flags::MigrateRehearse {
+                source: None,
+                rows: Some(REHEARSAL_ROWS),
+                data: None,
+                max_exclusive: None,
             }
             .run(sh)
         })?;

@@ -71,6 +71,20 @@ xflags::xflags! {
             /// Run one check only: fresh, round-trip, snapshot, immutability or baseline.
             optional --only check: String
         }
+        /// Rehearse every migration on tables that hold rows, on a scratch database (runs
+        /// `migrate rehearse`): fails when one fails with data, rewrites a table or holds
+        /// ACCESS EXCLUSIVE too long.
+        cmd migrate-rehearse {
+            /// Migrations to rehearse (default: migrations/).
+            optional --source dir: PathBuf
+            /// Rows in every table before each migration (default 1000).
+            optional --rows n: u64
+            /// A data-only dump (pg_dump --data-only, plain format) to load instead of
+            /// generating rows for its tables.
+            optional --data file: PathBuf
+            /// Fail when ACCESS EXCLUSIVE is held on a table longer than this (default 200ms).
+            optional --max-exclusive duration: String
+        }
         /// Rewrite schema.sql: the normalized schema after every migration.
         cmd schema-dump {
             /// Migrations to apply (default: migrations/).
@@ -88,13 +102,14 @@ xflags::xflags! {
             optional --against git_ref: String
         }
         /// Everything CI runs, in order, stopping at the first failure: fmt, clippy,
-        /// sqlx-check, migrate-lint, migrate-check, test.
+        /// sqlx-check, migrate-lint, migrate-check, migrate-rehearse, test.
         cmd ci {}
         /// Regenerate .sqlx/, the offline query data, from a freshly migrated scratch database.
         cmd sqlx-prepare {}
         /// Fail, naming the queries, when .sqlx/ is stale, incomplete or has leftovers.
         cmd sqlx-check {}
-        /// Measure migrate against its baselines and write BENCHMARKS.md (takes minutes).
+        /// Measure migrate against its baselines and write BENCHMARKS.md (takes minutes; with
+        /// --only, target/bench/BENCHMARKS.md).
         cmd bench {
             /// Migration counts to apply (default 100,1000,10000).
             optional --sizes list: String
@@ -114,7 +129,7 @@ xflags::xflags! {
             /// Passed on to the test runner (e.g. a test name filter).
             repeated args: OsString
         }
-        /// Install PostgreSQL MAJOR (15 to 18), and the PostgreSQL 18 clients, under target/tools/; print the server binaries. directory.
+        /// Install PostgreSQL MAJOR (15 to 18), and the PostgreSQL 18 clients, under target/tools/; print the server binaries' directory.
         cmd pg-install {
             required major: u32
         }
@@ -140,6 +155,7 @@ pub enum XtaskCmd {
     DbReset(DbReset),
     Up(Up),
     MigrateCheck(MigrateCheck),
+    MigrateRehearse(MigrateRehearse),
     SchemaDump(SchemaDump),
     MigrateLint(MigrateLint),
     Ci(Ci),
@@ -201,6 +217,14 @@ pub struct MigrateCheck {
     pub schema: Option<PathBuf>,
     pub against: Option<String>,
     pub only: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct MigrateRehearse {
+    pub source: Option<PathBuf>,
+    pub rows: Option<u64>,
+    pub data: Option<PathBuf>,
+    pub max_exclusive: Option<String>,
 }
 
 #[derive(Debug)]

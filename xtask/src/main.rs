@@ -13,6 +13,7 @@ mod migrate;
 mod migrate_check;
 mod migrate_create;
 mod migrate_lint;
+mod migrate_rehearse;
 mod pg_url;
 mod postgres;
 mod schema;
@@ -60,6 +61,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::XtaskCmd::DbReset(cmd) => cmd.run(sh),
         flags::XtaskCmd::Up(cmd) => cmd.run(sh),
         flags::XtaskCmd::MigrateCheck(cmd) => cmd.run(sh),
+        flags::XtaskCmd::MigrateRehearse(cmd) => cmd.run(sh),
         flags::XtaskCmd::SchemaDump(cmd) => cmd.run(sh),
         flags::XtaskCmd::MigrateLint(cmd) => cmd.run(sh),
         flags::XtaskCmd::Ci(cmd) => cmd.run(sh),

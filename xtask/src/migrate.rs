@@ -44,13 +44,18 @@ pub fn run(sh: &Shell, db: &DevDatabase, args: &[&str]) -> anyhow::Result<()> {
     process::run(migrate)
 }
 
-/// Runs `migrate --source DIR [--config FILE] ARGS` on `url` (a scratch database), returning
-/// what it said.
-pub fn on(url: &PgUrl, source: &Source, args: &[&str]) -> anyhow::Result<Output> {
+/// `migrate --source DIR [--config FILE] ARGS` on `url` (a scratch database).
+pub fn on_source(url: &PgUrl, source: &Source, args: &[&str]) -> Command {
     let mut migrate = command("debug", url, Some(&source.dir), args);
     if let Some(config) = &source.config {
         migrate.arg("--config").arg(config);
     }
+    migrate
+}
+
+/// Runs [`on_source`] quietly, returning what it said.
+pub fn on(url: &PgUrl, source: &Source, args: &[&str]) -> anyhow::Result<Output> {
+    let mut migrate = on_source(url, source, args);
     migrate.env("RUST_LOG", "warn");
     process::output(migrate)
 }

@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use migrate_core::{FileName, MigrationSet, NO_TRANSACTION_MARKER};
+use migrate_core::{FileName, MigrationSet, NO_TRANSACTION_MARKER, markers::markers};
 use pg_cluster::process;
 use xshell::{Shell, cmd};
 
@@ -42,9 +42,6 @@ const EXCLUDED: &[(&str, &str)] = &[
         "a style choice, not a deployment hazard",
     ),
 ];
-
-/// A reason shorter than this is not a reason.
-const MIN_REASON: usize = 10;
 
 impl flags::MigrateLint {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
@@ -164,27 +161,19 @@ fn lint(sh: &Shell, squawk: &Path, file: &Path) -> anyhow::Result<Vec<String>> {
 /// returns the text with reasons removed (lines kept in place), and a finding for each marker
 /// that has none.
 fn strip_reasons(text: &str, shown: &str) -> (String, Vec<String>) {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     let mut findings = Vec::new();
-    let lines: Vec<String> = text
-        .lines()
-        .enumerate()
-        .map(|(i, line)| {
-            let Some(at) = line.find("squawk-ignore") else {
-                return line.to_owned();
-            };
-            let marker = &line[at + "squawk-ignore".len()..];
-            let (rules, reason) = marker.split_once(':').unwrap_or((marker, ""));
-            if reason.trim().len() < MIN_REASON {
-                findings.push(format!(
-                    "{shown}:{}: `squawk-ignore{}` needs a reason: `-- squawk-ignore {}: <why this is safe here>`",
-                    i + 1,
-                    rules.trim_end(),
-                    rules.trim()
-                ));
-            }
-            format!("{}squawk-ignore {}", &line[..at], rules.trim())
-        })
-        .collect();
+    for marker in markers(text, "squawk") {
+        let rules = marker.rules.join(", ");
+        if !marker.has_reason() {
+            findings.push(format!(
+                "{shown}:{}: `squawk-ignore {rules}` needs a reason: `-- squawk-ignore {rules}: <why this is safe here>`",
+                marker.line
+            ));
+        }
+        let line = &mut lines[marker.line - 1];
+        *line = format!("{}squawk-ignore {rules}", &line[..marker.column]);
+    }
     (lines.join("\n") + "\n", findings)
 }
 

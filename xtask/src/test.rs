@@ -74,6 +74,9 @@ impl flags::Test {
         if let Some(bin) = &bin_dir {
             tests = tests.env(pg_cluster::PG_BIN, bin);
         }
+        if let Some(clients) = postgres::installed_clients() {
+            tests = tests.env(pg_cluster::PG_CLIENTS, clients);
+        }
         process::run(tests)?;
         if nextest {
             // nextest leaves the examples in the documentation to `cargo test`.

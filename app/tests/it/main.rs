@@ -13,6 +13,7 @@ mod live_traffic;
 mod migrate_cli;
 mod no_transaction;
 mod real_shapes;
+mod rehearse;
 mod roles;
 mod schema_gate;
 mod server_crash;

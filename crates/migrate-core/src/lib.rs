@@ -17,6 +17,7 @@ pub mod checksum;
 pub mod claims;
 pub mod config;
 pub mod history;
+pub mod markers;
 pub mod name;
 pub mod problems;
 pub mod redact;
@@ -25,6 +26,7 @@ pub mod set;
 pub mod sql_text;
 
 pub use config::{Config, TableName};
+pub use markers::{Marker, markers};
 pub use name::{FileName, Kind};
 pub use problems::{FileProblem, FileProblems};
 pub use set::{Migration, MigrationSet, Origin, RawFile, Script};

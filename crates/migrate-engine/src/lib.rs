@@ -10,6 +10,8 @@
 //!   transaction pooler.
 //! - [`gate`] is the read side for applications: wait until the database holds every
 //!   migration they were built with, never change it.
+//! - [`rehearse`] applies every migration to tables that hold rows, on a scratch database,
+//!   and reports failures, rewrites and long locks before production sees them.
 //! - [`cli`] is the `migrate` command line; [`embedded!`] hands it the migrations
 //!   `sqlx::migrate!` compiled in.
 //!
@@ -52,8 +54,8 @@
 //! }
 //! ```
 //!
-//! Only that binary should reach [`Engine::up`], [`Engine::down`], [`Engine::baseline`] and
-//! [`cli::Cli::run`]: list them under `disallowed-methods` in
+//! Only that binary should reach [`Engine::up`], [`Engine::down`], [`Engine::baseline`],
+//! [`Engine::rehearse`] and [`cli::Cli::run`]: list them under `disallowed-methods` in
 //! `clippy.toml`, as this workspace does, and the api and workers cannot call them unnoticed.
 
 #![warn(missing_docs)]
@@ -70,6 +72,7 @@ mod lock;
 mod message;
 mod plan;
 mod refusal;
+pub mod rehearse;
 mod retry;
 mod runner;
 mod session;

@@ -1,5 +1,5 @@
 //! Where the PostgreSQL server binaries are: given (`PG_BIN`), on `PATH`, from `pg_config`, or
-//! in the newest Debian-style `/usr/lib/postgresql/<version>/bin`.
+//! in the newest Debian-style `/usr/lib/postgresql/<version>/bin`; and the client programs.
 
 use std::{
     fs,
@@ -9,6 +9,22 @@ use std::{
 
 /// The variable naming a directory of server binaries to use instead of the installed ones.
 pub const PG_BIN: &str = "PG_BIN";
+
+/// The variable naming a directory of client programs (`pg_dump`, `psql`) to prefer: the
+/// newest ones work with every older server.
+pub const PG_CLIENTS: &str = "PG_CLIENTS";
+
+/// A client program: from `PG_CLIENTS`, else beside the server binaries, else `name` for
+/// `PATH` to resolve.
+pub fn find_client(name: &str) -> PathBuf {
+    std::env::var_os(PG_CLIENTS)
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(find_server_binaries())
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| PathBuf::from(name))
+}
 
 /// The directory holding `initdb` and `pg_ctl`.
 pub fn find_server_binaries() -> Option<PathBuf> {

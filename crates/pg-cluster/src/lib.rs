@@ -7,6 +7,6 @@ mod cluster;
 mod owner;
 pub mod process;
 
-pub use binaries::{PG_BIN, find_pgbouncer, find_server_binaries};
+pub use binaries::{PG_BIN, PG_CLIENTS, find_client, find_pgbouncer, find_server_binaries};
 pub use cluster::{Cluster, StopMode};
 pub use owner::Owner;

@@ -27,6 +27,8 @@ use std::path::{Path, PathBuf};
 
 pub use db::{TestDb, admin_blocking};
 pub use files::Migrations;
+/// A client program (`pg_dump`) that works with the tests' server.
+pub use pg_cluster::find_client as client_tool;
 pub use process::{Binary, Run, run};
 
 /// The server the tests may create databases on.

@@ -172,8 +172,14 @@ impl flags::Bench {
              ## Machine\n\n{}\n## Reproduce\n\n```sh\n{reproduce}\n```\n\n## Results\n\n{body}",
             machine(sh, &db)?
         );
-        fs::write(project_root().join("BENCHMARKS.md"), page)?;
-        eprintln!("wrote BENCHMARKS.md");
+        // A partial run leaves the committed page whole.
+        let page_path = if only.len() == FIGURES.len() {
+            project_root().join("BENCHMARKS.md")
+        } else {
+            ctx.work.join("BENCHMARKS.md")
+        };
+        fs::write(&page_path, page)?;
+        eprintln!("wrote {}", page_path.display());
         Ok(())
     }
 }

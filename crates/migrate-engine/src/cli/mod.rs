@@ -14,6 +14,7 @@ use crate::{
     engine::Policy,
     error::{Error, ErrorKind},
     plan::{DownOptions, UpOptions},
+    rehearse::RehearseOptions,
 };
 
 /// Exit code when another runner held the migration lock longer than `--lock-wait`.
@@ -98,6 +99,11 @@ pub enum Command {
     /// Record migrations as applied without running them, for a database that already has
     /// their schema (made before migrations were used, or loaded from schema.sql).
     Baseline(BaselineArgs),
+    /// On a new, empty database: apply every migration after filling every table with rows;
+    /// report each one's duration, rewritten tables and strongest locks. Fails on a failure, a
+    /// table rewrite or a long ACCESS EXCLUSIVE lock (a `-- rehearse-ignore` marker with a
+    /// reason accepts the last two).
+    Rehearse(RehearseArgs),
 }
 
 /// `migrate up`'s arguments.
@@ -185,6 +191,31 @@ impl BaselineArgs {
         BaselineOptions {
             to: self.to,
             force: self.force,
+        }
+    }
+}
+
+/// `migrate rehearse`'s arguments.
+#[derive(Debug, Args)]
+pub struct RehearseArgs {
+    /// Rows in every table before each migration.
+    #[arg(long, value_name = "N", default_value_t = RehearseOptions::default().rows)]
+    pub rows: u64,
+    /// Load the rows of this data-only dump (`pg_dump --data-only`, plain format) after the
+    /// migrations it was taken at, and rehearse the newer ones on them.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Fail when a migration holds ACCESS EXCLUSIVE on an existing table longer than this.
+    #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = humantime::parse_duration)]
+    pub max_exclusive: Duration,
+}
+
+impl RehearseArgs {
+    fn options(&self) -> RehearseOptions {
+        RehearseOptions {
+            rows: self.rows,
+            data: self.data.clone(),
+            max_exclusive: self.max_exclusive,
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::{
     embedded::Embedded,
     engine::Engine,
     error::{Error, ErrorKind, Result},
+    rehearse::Rehearsal,
     session::Session,
     settings::DatabaseSettings,
     status::{State, StatusReport},
@@ -59,7 +60,7 @@ impl Cli {
         let engine = Engine::new(set, self.options.policy());
         if matches!(
             self.command,
-            Command::Up(_) | Command::Down(_) | Command::Baseline(_)
+            Command::Up(_) | Command::Down(_) | Command::Baseline(_) | Command::Rehearse(_)
         ) {
             session.ensure_direct().await?;
         }
@@ -85,6 +86,7 @@ impl Cli {
             Command::Baseline(args) => {
                 engine.baseline(session, &args.options()).await?;
             }
+            Command::Rehearse(args) => rehearse(&engine.rehearse(session, &args.options()).await?)?,
             Command::Current => match engine.status(session).await?.latest_applied() {
                 Some(entry) => println!("{} {}", entry.version, entry.name),
                 None => println!("none"),
@@ -148,6 +150,21 @@ fn print_status(report: &StatusReport, as_json: bool) {
         count(State::Missing),
         count(State::Failed)
     );
+}
+
+fn rehearse(rehearsal: &Rehearsal) -> Result<()> {
+    for migration in &rehearsal.migrations {
+        for line in migration.lines() {
+            println!("{line}");
+        }
+    }
+    println!("{}", rehearsal.summary());
+    let problems = rehearsal.problems();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::with_lines(ErrorKind::Failed, problems))
+    }
 }
 
 fn verify(report: &StatusReport) -> Result<()> {
