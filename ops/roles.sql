@@ -36,14 +36,17 @@ ALTER DEFAULT PRIVILEGES FOR ROLE "{migrator}" IN SCHEMA public
 ALTER DEFAULT PRIVILEGES FOR ROLE "{migrator}" IN SCHEMA public
     GRANT USAGE, SELECT ON SEQUENCES TO "{runtime}";
 
--- `migrate` writes its own tables alone: as it creates the migration history, it revokes the
--- write privileges the defaults above hand out, so the runtime role can read the history (the
--- schema gate does) but never write it.
--- On a database migrated before this script ran, the grant above reached it too: take that back.
+-- `migrate` writes its own tables alone: as it creates the migration history and the audit
+-- trail, it revokes the write privileges the defaults above hand out, so the runtime role can
+-- read them (the schema gate reads the history) but never write them.
+-- On a database migrated before this script ran, the grant above reached them too: take that back.
 DO $$
+DECLARE owned text;
 BEGIN
-    IF to_regclass('_sqlx_migrations') IS NOT NULL THEN
-        REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON _sqlx_migrations FROM "{runtime}";
-    END IF;
+    FOREACH owned IN ARRAY ARRAY['_sqlx_migrations', '_migrate_runs', '_migrate_steps'] LOOP
+        IF to_regclass(owned) IS NOT NULL THEN
+            EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %I FROM %I', owned, '{runtime}');
+        END IF;
+    END LOOP;
 END
 $$;

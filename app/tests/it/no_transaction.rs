@@ -72,7 +72,7 @@ async fn a_concurrent_index_is_built_and_recorded() {
         db.scalar::<bool>("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_x_idx'::regclass")
             .await
     );
-    run(db.migrate(Some(m.path())).arg("down")).assert_code(0);
+    run(db.migrate(Some(m.path())).args(["down", "--allow-down"])).assert_code(0);
     assert!(!db.table_exists("t_x_idx").await);
     assert_eq!(
         db.scalar::<i64>("SELECT count(*) FROM _sqlx_migrations")

@@ -98,7 +98,8 @@ fn project() -> Migrations {
 async fn objects(db: &TestDb) -> i64 {
     db.scalar(
         "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace \
-                   AND relname NOT IN ('_sqlx_migrations', '_sqlx_migrations_pkey')) \
+                   AND relname NOT IN ('_sqlx_migrations', '_sqlx_migrations_pkey') \
+                   AND relname !~ '^_migrate_(runs|steps)') \
               + (SELECT count(*) FROM pg_type WHERE typnamespace = 'public'::regnamespace AND typtype = 'e') \
               + (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace) \
               + (SELECT count(*) FROM pg_namespace WHERE nspname = 'extras')",
@@ -139,7 +140,10 @@ async fn three_hundred_migrations_go_up_down_and_up_again() {
         by_sqlx.scalar::<String>(rows).await
     );
 
-    run(db.migrate(Some(m.path())).args(["down", "--all"])).assert_code(0);
+    run(db
+        .migrate(Some(m.path()))
+        .args(["down", "--allow-down", "--all"]))
+    .assert_code(0);
     assert_eq!(objects(&db).await, 0, "everything reverted");
     assert_eq!(
         db.scalar::<i64>("SELECT count(*) FROM _sqlx_migrations")

@@ -45,10 +45,13 @@ async fn the_runtime_role_reads_and_writes_but_cannot_change_the_schema() {
         .unwrap();
     runtime.execute("SELECT * FROM jobs").await.unwrap();
     runtime.execute("DELETE FROM jobs").await.unwrap();
-    runtime
-        .execute("SELECT * FROM _sqlx_migrations")
-        .await
-        .unwrap();
+    for readable in [
+        "SELECT * FROM _sqlx_migrations",
+        "SELECT * FROM _migrate_runs",
+        "SELECT * FROM _migrate_steps",
+    ] {
+        runtime.execute(readable).await.unwrap();
+    }
 
     for sql in [
         "CREATE TABLE sneaky (id int)",
@@ -58,6 +61,9 @@ async fn the_runtime_role_reads_and_writes_but_cannot_change_the_schema() {
         "CREATE INDEX sneaky ON jobs (kind)",
         "INSERT INTO _sqlx_migrations VALUES (1, 'forged', now(), true, '\\x00', 0)",
         "DELETE FROM _sqlx_migrations",
+        "INSERT INTO _migrate_runs (command, build_version, build_commit, lock_wait_ms) VALUES ('forged', '', '', 0)",
+        "UPDATE _migrate_runs SET outcome = 'succeeded'",
+        "DELETE FROM _migrate_steps",
     ] {
         assert_eq!(
             refused(&mut runtime, sql).await,

@@ -124,3 +124,32 @@ async fn embedded_checksums_and_descriptions_are_sqlx_s() {
         }
     }
 }
+
+#[tokio::test]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the test compares with sqlx's own migrator"
+)]
+async fn sqlx_and_migrate_take_turns_on_a_database_with_the_audit_trail() {
+    let db = TestDb::new().await;
+    let m = fixture();
+    run(db
+        .migrate(Some(m.path()))
+        .args(["up", "--to", "20240102000000"]))
+    .assert_code(0);
+    assert!(db.table_exists("_migrate_runs").await);
+
+    let mut conn = db.connect().await;
+    Migrator::new(m.path())
+        .await
+        .unwrap()
+        .run(&mut conn)
+        .await
+        .expect("sqlx applies the rest, the audit tables beside its own");
+    assert!(db.table_exists("users_name_idx").await);
+    run(db.migrate(Some(m.path())).arg("verify")).assert_code(0);
+    let steps: i64 = db.scalar("SELECT count(*) FROM _migrate_steps").await;
+    assert_eq!(steps, 2, "only migrate's own steps are in its audit trail");
+    run(db.migrate(Some(m.path())).arg("status"))
+        .assert_stdout_contains("index_users_name applied");
+}

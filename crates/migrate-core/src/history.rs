@@ -1,4 +1,14 @@
-//! sqlx's history table: the one definition the engine creates and the tooling reproduces.
+//! The tables `migrate` keeps: sqlx's history table, exactly as sqlx defines it, and beside it
+//! the audit trail sqlx does not have (every run that changed or tried to change the schema,
+//! and each step it took). The engine creates them; the tooling leaves them out of schema
+//! dumps and comparisons.
+
+use crate::TableName;
+
+/// The audit table of runs, beside the history table.
+pub const RUNS_TABLE: &str = "_migrate_runs";
+/// The audit table of steps (a migration applied, reverted, baselined or failed).
+pub const STEPS_TABLE: &str = "_migrate_steps";
 
 /// sqlx's definition of its history table (`ensure_migrations_table` in
 /// `sqlx-postgres/src/migrate.rs`), column for column, so sqlx and sqlx-cli keep working on
@@ -15,4 +25,53 @@ pub fn create_table(table: &str) -> String {
 );
 "
     )
+}
+
+/// The audit tables, `runs` and `steps` (SQL names). A run's row is written when it starts
+/// (`outcome` NULL while it runs) and completed when it ends; a run killed in between keeps
+/// NULL until the next run marks it `unfinished`.
+pub fn create_audit_tables(runs: &str, steps: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {runs} (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+    finished_at TIMESTAMPTZ,
+    outcome TEXT CHECK (outcome IN ('succeeded', 'failed', 'refused', 'unfinished')),
+    error TEXT,
+    command TEXT NOT NULL,
+    database_role TEXT NOT NULL DEFAULT current_user,
+    application_name TEXT NOT NULL DEFAULT current_setting('application_name'),
+    client_addr TEXT DEFAULT host(inet_client_addr()),
+    client_host TEXT,
+    os_user TEXT,
+    build_version TEXT NOT NULL,
+    build_commit TEXT NOT NULL,
+    lock_wait_ms BIGINT NOT NULL,
+    backend_pid INTEGER NOT NULL DEFAULT pg_backend_pid()
+);
+CREATE TABLE IF NOT EXISTS {steps} (
+    run_id BIGINT NOT NULL REFERENCES {runs} (id),
+    at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+    version BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    checksum BYTEA NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('apply', 'revert', 'baseline')),
+    outcome TEXT NOT NULL CHECK (outcome IN ('done', 'failed')),
+    execution_time BIGINT NOT NULL,
+    attempts INTEGER NOT NULL,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS {STEPS_TABLE}_run_id_idx ON {steps} (run_id);
+"
+    )
+}
+
+/// Every table `migrate` keeps for `history` (as configured), as SQL names: the history
+/// table, then the runs and steps beside it.
+pub fn owned_tables(history: &TableName) -> [String; 3] {
+    [
+        history.as_sql().to_owned(),
+        history.sibling(RUNS_TABLE),
+        history.sibling(STEPS_TABLE),
+    ]
 }

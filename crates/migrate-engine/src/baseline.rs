@@ -6,6 +6,7 @@ use migrate_core::{Migration, MigrationSet, claims::claimed_tables};
 use sqlx::{AssertSqlSafe, Executor, PgConnection};
 
 use crate::{
+    audit::{Direction, Run},
     error::{Error, ErrorKind, Result},
     history::{HistoryTable, read_history, record_applied},
 };
@@ -24,6 +25,7 @@ pub(crate) async fn record(
     conn: &mut PgConnection,
     set: &MigrationSet,
     options: &BaselineOptions,
+    run: Option<&Run>,
 ) -> Result<Vec<i64>> {
     let history = read_history(&mut *conn, set.config().table.as_sql()).await?;
     if !history.is_empty() && !options.force {
@@ -72,8 +74,16 @@ pub(crate) async fn record(
     }
 
     let history = HistoryTable::locate(conn, set.config()).await?;
+    let audit: String = run
+        .map(|run| {
+            targets
+                .iter()
+                .map(|m| run.done(m, Direction::Baseline, "-1", 1))
+                .collect()
+        })
+        .unwrap_or_default();
     let sql = format!(
-        "BEGIN;\n{}{}COMMIT;",
+        "BEGIN;\n{}{}{audit}COMMIT;",
         history.setup(),
         record_applied(&history.name, targets.iter().map(|m| (*m, "-1")))
     );

@@ -7,8 +7,9 @@ use migrate_core::{Migration, MigrationSet};
 use sqlx::{AssertSqlSafe, Executor, PgConnection};
 
 use crate::{
+    audit::{Audit, RunInfo},
     baseline::{self, BaselineOptions},
-    error::Result,
+    error::{Error, ErrorKind, Result},
     gate::SCHEMA_CHANGED_CHANNEL,
     history::{HistoryTable, read_history},
     lock::MigrationLock,
@@ -30,6 +31,9 @@ pub struct Policy {
     pub lock_retries: u32,
     /// Cancel any statement running longer (none by default).
     pub statement_timeout: Option<Duration>,
+    /// Whether [`Engine::down`] may revert migrations. Production is forward-only: off by
+    /// default, and a refused `down` is recorded like any other run.
+    pub allow_down: bool,
 }
 
 impl Default for Policy {
@@ -39,6 +43,7 @@ impl Default for Policy {
             lock_timeout: Duration::from_millis(100),
             lock_retries: 30,
             statement_timeout: None,
+            allow_down: false,
         }
     }
 }
@@ -47,12 +52,31 @@ impl Default for Policy {
 pub struct Engine<'s> {
     set: &'s MigrationSet,
     policy: Policy,
+    run: RunInfo,
+}
+
+/// Whether a locked section is a run of the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Audited {
+    Yes,
+    /// The rehearsal: a scratch database, whose tables it must not add to.
+    No,
 }
 
 impl<'s> Engine<'s> {
     /// An engine for `set`, acting by `policy`.
     pub fn new(set: &'s MigrationSet, policy: Policy) -> Self {
-        Self { set, policy }
+        Self {
+            set,
+            policy,
+            run: RunInfo::default(),
+        }
+    }
+
+    /// Says what the audit trail records of each run: the command and the build.
+    pub fn recording(mut self, run: RunInfo) -> Self {
+        self.run = run;
+        self
     }
 
     /// The set this engine applies.
@@ -63,7 +87,13 @@ impl<'s> Engine<'s> {
     /// Every migration known to the set or the database, with its state. Takes no lock.
     pub async fn status(&self, session: &mut Session) -> Result<StatusReport> {
         let history = read_history(&mut session.conn, self.table()).await?;
-        Ok(StatusReport::compare(self.set, &history))
+        let mut report = StatusReport::compare(self.set, &history);
+        let table = HistoryTable::locate(&mut session.conn, self.set.config()).await?;
+        let applied_by = Audit::beside(&table).applied_by(&mut session.conn).await?;
+        for entry in &mut report.entries {
+            entry.applied_by = applied_by.get(&entry.version).cloned();
+        }
+        Ok(report)
     }
 
     /// What [`Engine::up`] would apply, oldest first; changes nothing (not even the history table).
@@ -90,7 +120,7 @@ impl<'s> Engine<'s> {
     /// Applies pending migrations, oldest first; returns their versions.
     pub async fn up(&self, session: &mut Session, options: &UpOptions) -> Result<Vec<i64>> {
         plan::require_known(self.set, options.to)?;
-        self.locked(session, async |session| {
+        self.locked(session, Audited::Yes, async |session| {
             let history = read_history(&mut session.conn, self.table()).await?;
             let pending = plan::up(self.set, &history, options)?;
             let Some(last) = pending.last() else {
@@ -129,9 +159,17 @@ impl<'s> Engine<'s> {
         .await
     }
 
-    /// Reverts applied migrations, newest first; returns their versions.
+    /// Reverts applied migrations, newest first; returns their versions. Refused (and the
+    /// refusal recorded) unless the policy allows it.
     pub async fn down(&self, session: &mut Session, options: &DownOptions) -> Result<Vec<i64>> {
-        self.locked(session, async |session| {
+        self.locked(session, Audited::Yes, async |session| {
+            if !self.policy.allow_down {
+                return Err(Error::new(
+                    ErrorKind::Refused,
+                    "migrate down is refused: this database is forward-only. Where a rollback is approved, \
+                     pass --allow-down (or set MIGRATE_ALLOW_DOWN=1); otherwise undo the change in a new migration",
+                ));
+            }
             let history = read_history(&mut session.conn, self.table()).await?;
             let targets = plan::down(self.set, &history, options)?;
             if targets.is_empty() {
@@ -166,8 +204,10 @@ impl<'s> Engine<'s> {
         options: &BaselineOptions,
     ) -> Result<Vec<i64>> {
         plan::require_known(self.set, options.to)?;
-        self.locked(session, async |session| {
-            let recorded = baseline::record(&mut session.conn, self.set, options).await?;
+        self.locked(session, Audited::Yes, async |session| {
+            let recorded =
+                baseline::record(&mut session.conn, self.set, options, session.run.as_ref())
+                    .await?;
             if !recorded.is_empty() {
                 announce(&mut session.conn).await?;
             }
@@ -176,15 +216,39 @@ impl<'s> Engine<'s> {
         .await
     }
 
-    /// Runs `work` holding the migration lock, and releases it afterwards.
+    /// Runs `work` holding the migration lock, as a run of the audit trail unless told
+    /// otherwise, and releases the lock afterwards.
     pub(crate) async fn locked<T>(
         &self,
         session: &mut Session,
+        audited: Audited,
         work: impl AsyncFnOnce(&mut Session) -> Result<T>,
     ) -> Result<T> {
-        let (lock, _waited) =
+        let (lock, waited) =
             MigrationLock::acquire(&mut session.conn, self.policy.lock_wait).await?;
-        let outcome = work(session).await;
+        let audit = match audited {
+            Audited::Yes => {
+                let history = HistoryTable::locate(&mut session.conn, self.set.config()).await?;
+                Some(Audit::beside(&history))
+            }
+            Audited::No => None,
+        };
+        let outcome = match &audit {
+            Some(audit) => match audit.start(&mut session.conn, &self.run, waited).await {
+                Ok(run) => {
+                    session.run = Some(run);
+                    let outcome = work(session).await;
+                    if let Some(run) = session.run.take()
+                        && let Err(e) = run.finish(&mut session.conn, &outcome).await
+                    {
+                        tracing::warn!("could not record the end of this run: {e}");
+                    }
+                    outcome
+                }
+                Err(e) => Err(e),
+            },
+            None => work(session).await,
+        };
         // After a failure the connection may be unusable; closing it releases the lock anyway.
         let released = lock.release(&mut session.conn).await;
         let value = outcome?;
@@ -194,9 +258,15 @@ impl<'s> Engine<'s> {
 
     pub(crate) async fn runner<'c>(&'c self, session: &'c mut Session) -> Result<Runner<'c>> {
         let Session {
-            conn, monitor, pid, ..
+            conn,
+            monitor,
+            pid,
+            run,
+            ..
         } = session;
-        self.runner_on(conn, monitor.as_mut(), *pid).await
+        let mut runner = self.runner_on(conn, monitor.as_mut(), *pid).await?;
+        runner.run = run.as_ref();
+        Ok(runner)
     }
 
     /// A runner on `conn`, whose blockers `monitor` names.
@@ -220,6 +290,7 @@ impl<'s> Engine<'s> {
             lock_retries: self.policy.lock_retries,
             replay: false,
             before_commit: None,
+            run: None,
         })
     }
 

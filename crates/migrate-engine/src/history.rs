@@ -51,6 +51,8 @@ pub async fn read_history<'c>(
 /// cannot make the bookkeeping land elsewhere; and what is still to be created.
 pub(crate) struct HistoryTable {
     pub name: String,
+    /// Its schema, quoted, with the dot (`public.`): where the audit tables sit too.
+    prefix: String,
     /// Not created yet: the first migration's transaction creates it, so a failure leaves the
     /// database exactly as it was.
     pub missing: bool,
@@ -63,15 +65,18 @@ impl HistoryTable {
     /// unless the configured name says).
     pub async fn locate(conn: &mut PgConnection, config: &Config) -> Result<Self> {
         let configured = config.table.as_sql();
-        let (name, exists): (String, bool) = sqlx::query_as(
-            "SELECT coalesce((SELECT format('%I.%I', n.nspname, c.relname) \
-                              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-                              WHERE c.oid = to_regclass($1)), \
-                             CASE WHEN $2 THEN $1 ELSE format('%I.', current_schema()) || $1 END), \
-                    to_regclass($1) IS NOT NULL",
+        let written_prefix = config.table.schema().map(|schema| format!("{schema}."));
+        let (prefix, name, exists): (String, String, bool) = sqlx::query_as(
+            "WITH found AS (SELECT format('%I.', n.nspname) AS prefix, format('%I.%I', n.nspname, c.relname) AS name \
+                            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                            WHERE c.oid = to_regclass($1)), \
+                  planned AS (SELECT coalesce($2, format('%I.', current_schema())) AS prefix) \
+             SELECT coalesce((SELECT prefix FROM found), (SELECT prefix FROM planned)), \
+                    coalesce((SELECT name FROM found), CASE WHEN $2 IS NULL THEN (SELECT prefix FROM planned) || $1 ELSE $1 END), \
+                    EXISTS (SELECT FROM found)",
         )
         .bind(configured)
-        .bind(config.table.schema().is_some())
+        .bind(written_prefix)
         .fetch_one(&mut *conn)
         .await?;
         let schemas = sqlx::query_scalar(
@@ -82,6 +87,7 @@ impl HistoryTable {
         .await?;
         Ok(Self {
             name,
+            prefix,
             missing: !exists,
             schemas,
         })
@@ -90,11 +96,7 @@ impl HistoryTable {
     /// SQL creating what is missing (the configured schemas, the table), or nothing. Put in
     /// front of the first migration so that they appear with it.
     pub fn setup(&self) -> String {
-        let mut sql: String = self
-            .schemas
-            .iter()
-            .map(|schema| format!("CREATE SCHEMA IF NOT EXISTS {schema};\n"))
-            .collect();
+        let mut sql = self.create_schemas();
         if self.missing {
             sql += &create_table(&self.name);
             sql += &keep_writes_to_owner(&self.name);
@@ -102,10 +104,23 @@ impl HistoryTable {
         sql
     }
 
+    /// SQL creating the configured schemas that do not exist yet.
+    pub fn create_schemas(&self) -> String {
+        self.schemas
+            .iter()
+            .map(|schema| format!("CREATE SCHEMA IF NOT EXISTS {schema};\n"))
+            .collect()
+    }
+
     /// The setup committed: nothing is missing any more.
     pub fn created(&mut self) {
         self.missing = false;
         self.schemas.clear();
+    }
+
+    /// Another table in its schema.
+    pub fn sibling(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
     }
 
     pub fn needs_setup(&self) -> bool {
@@ -116,7 +131,7 @@ impl HistoryTable {
 /// Revokes, from everyone but its owner, the right to write `table`: default privileges may
 /// have handed it out (`ops/roles.sql` gives the runtime role rows of every new table), but
 /// only `migrate` writes the history. Reading it stays allowed: the schema gate needs it.
-fn keep_writes_to_owner(table: &str) -> String {
+pub(crate) fn keep_writes_to_owner(table: &str) -> String {
     let table = literal(table);
     format!(
         "DO $revoke$

@@ -60,6 +60,7 @@
 
 #![warn(missing_docs)]
 
+mod audit;
 mod baseline;
 mod blockers;
 pub mod cli;
@@ -80,6 +81,7 @@ pub mod settings;
 mod status;
 pub mod telemetry;
 
+pub use audit::{RunInfo, RunRecord, StepRecord};
 pub use baseline::BaselineOptions;
 pub use embedded::{BuildInfo, Embedded};
 pub use engine::{Engine, Policy};

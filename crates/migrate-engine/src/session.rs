@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use sqlx::{Connection, Executor, PgConnection, Row};
 
 use crate::{
+    audit::Run,
     error::{Error, ErrorKind, Result},
     refusal,
     settings::DatabaseSettings,
@@ -20,6 +21,8 @@ pub struct Session {
     /// The server session's pid, once known.
     pub(crate) pid: Option<i32>,
     pub(crate) monitor: Option<PgConnection>,
+    /// The run of the audit trail under way, if any.
+    pub(crate) run: Option<Run>,
 }
 
 impl Session {
@@ -39,6 +42,7 @@ impl Session {
                         settings: settings.clone(),
                         pid: None,
                         monitor: None,
+                        run: None,
                     });
                 }
                 Err(e) => e,

@@ -49,6 +49,8 @@ pub struct StatusEntry {
     pub state: State,
     /// When it was recorded, if it was.
     pub applied_at: Option<DateTime<Utc>>,
+    /// Who applied it (`role on host (run N)`), when the audit trail knows.
+    pub applied_by: Option<String>,
 }
 
 /// Every migration known to the build or the database, by version.
@@ -79,6 +81,7 @@ impl StatusReport {
                     name: m.name.clone(),
                     state,
                     applied_at: row.map(|a| a.installed_on),
+                    applied_by: None,
                 }
             })
             .collect();
@@ -95,6 +98,7 @@ impl StatusReport {
                         State::Failed
                     },
                     applied_at: Some(a.installed_on),
+                    applied_by: None,
                 }),
         );
         entries.sort_by_key(|e| e.version);

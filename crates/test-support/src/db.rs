@@ -6,6 +6,7 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
+use migrate_core::history::{RUNS_TABLE, STEPS_TABLE};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, postgres::PgConnectOptions};
 
 use crate::{server_url, template, with_database};
@@ -88,8 +89,9 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
-    /// Tables, columns and indexes of the public schema, and the history rows: compared
-    /// before and after a command to prove it changed nothing.
+    /// Tables, columns and indexes of the public schema (the audit trail aside: a refused run
+    /// is recorded there), and the history rows: compared before and after a command to prove
+    /// it changed nothing.
     pub async fn schema_fingerprint(&self) -> String {
         let history = if self.table_exists("_sqlx_migrations").await {
             "UNION ALL SELECT 'row ' || version || ' ' || encode(checksum, 'hex') FROM _sqlx_migrations"
@@ -99,8 +101,9 @@ impl TestDb {
         self.scalar::<Option<String>>(&format!(
             "SELECT string_agg(item, E'\\n' ORDER BY item) FROM ( \
                SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type AS item \
-               FROM information_schema.columns WHERE table_schema = 'public' \
-               UNION ALL SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = 'public' \
+               FROM information_schema.columns WHERE table_schema = 'public' AND table_name NOT IN ('{RUNS_TABLE}', '{STEPS_TABLE}') \
+               UNION ALL SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes \
+               WHERE schemaname = 'public' AND tablename NOT IN ('{RUNS_TABLE}', '{STEPS_TABLE}') \
                {history} \
              ) s"
         ))

@@ -75,6 +75,7 @@ impl Options {
             lock_timeout: self.lock_timeout,
             lock_retries: self.lock_retries,
             statement_timeout: self.statement_timeout,
+            allow_down: false,
         }
     }
 }
@@ -88,6 +89,16 @@ pub enum Command {
     Down(DownArgs),
     /// Print the latest applied migration, or `none`.
     Current,
+    /// Print the audit trail, newest run first: what ran, when, by whom, from which build,
+    /// and what failed.
+    History {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Show at most N runs.
+        #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..))]
+        limit: i64,
+    },
     /// List every migration known to this build or the database, with its state.
     Status {
         /// Print JSON instead of a table.
@@ -163,6 +174,10 @@ pub struct DownArgs {
     /// Print what would be reverted and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Allow reverting: production is forward-only, so `down` is refused (and the refusal
+    /// recorded) without it.
+    #[arg(long, env = "MIGRATE_ALLOW_DOWN", value_parser = clap::builder::FalseyValueParser::new())]
+    pub allow_down: bool,
 }
 
 impl DownArgs {

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::{Cli, Command};
 use crate::{
+    audit::{RunInfo, RunRecord},
     embedded::Embedded,
     engine::Engine,
     error::{Error, ErrorKind, Result},
@@ -22,9 +23,13 @@ impl Cli {
     /// name. This is what a `migrate` binary calls; it reaches apply, revert and baseline.
     pub async fn run(self, embedded: &Embedded) -> Result<()> {
         let set = self.migration_set(embedded)?;
+        let run = RunInfo {
+            command: std::env::args().skip(1).collect::<Vec<_>>().join(" "),
+            build: embedded.build,
+        };
         let settings = DatabaseSettings::for_migrations()?;
         let mut session = Session::connect(&settings, self.options.connect_timeout).await?;
-        let outcome = self.dispatch(&set, &mut session).await;
+        let outcome = self.dispatch(&set, run, &mut session).await;
         // Closing the session releases the migration lock on every path, errors included.
         session.close().await;
         outcome
@@ -56,8 +61,17 @@ impl Cli {
         clippy::disallowed_methods,
         reason = "the command line is what `migrate` binaries run: it applies, reverts and baselines"
     )]
-    async fn dispatch(&self, set: &MigrationSet, session: &mut Session) -> Result<()> {
-        let engine = Engine::new(set, self.options.policy());
+    async fn dispatch(
+        &self,
+        set: &MigrationSet,
+        run: RunInfo,
+        session: &mut Session,
+    ) -> Result<()> {
+        let mut policy = self.options.policy();
+        if let Command::Down(args) = &self.command {
+            policy.allow_down = args.allow_down;
+        }
+        let engine = Engine::new(set, policy).recording(run);
         if matches!(
             self.command,
             Command::Up(_) | Command::Down(_) | Command::Baseline(_) | Command::Rehearse(_)
@@ -92,6 +106,9 @@ impl Cli {
                 None => println!("none"),
             },
             Command::Status { json } => print_status(&engine.status(session).await?, *json),
+            Command::History { json, limit } => {
+                print_history(&engine.history(session, *limit).await?, *json)
+            }
             Command::Verify => verify(&engine.status(session).await?)?,
         }
         Ok(())
@@ -104,6 +121,82 @@ fn print_plan(what: &str, migrations: &[&Migration]) {
     }
     for m in migrations {
         println!("{what} {}", m.label());
+    }
+}
+
+fn print_history(runs: &[RunRecord], as_json: bool) {
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(runs).expect("plain data serializes")
+        );
+        return;
+    }
+    if runs.is_empty() {
+        println!("no run recorded yet");
+    }
+    for run in runs {
+        let took = run
+            .finished_at
+            .map(|end| {
+                format!(
+                    " in {:.1} s",
+                    (end - run.started_at).num_milliseconds() as f64 / 1000.0
+                )
+            })
+            .unwrap_or_default();
+        let host = run
+            .client_host
+            .as_deref()
+            .map(|h| format!(" on {h}"))
+            .unwrap_or_default();
+        let user = run
+            .os_user
+            .as_deref()
+            .map(|u| format!(", os user {u}"))
+            .unwrap_or_default();
+        let addr = run
+            .client_addr
+            .as_deref()
+            .map(|a| format!(", from {a}"))
+            .unwrap_or_default();
+        println!(
+            "run {}  {} UTC  {}{took}  `migrate {}`  by {}{host}{user}{addr}  build {} ({})  lock wait {} ms",
+            run.id,
+            run.started_at.format("%Y-%m-%d %H:%M:%S"),
+            run.outcome,
+            run.command,
+            run.database_role,
+            run.build_version,
+            run.build_commit,
+            run.lock_wait_ms
+        );
+        for step in &run.steps {
+            let (verb, failed) = match step.direction.as_str() {
+                "apply" => ("applied", "applying"),
+                "revert" => ("reverted", "reverting"),
+                _ => ("baselined", "baselining"),
+            };
+            let label = format!("{}_{}", step.version, step.name);
+            match step.error.as_deref() {
+                Some(error) => println!(
+                    "    FAILED {failed} {label} (attempt {}): {error}",
+                    step.attempts
+                ),
+                None if step.execution_time >= 0 => println!(
+                    "    {verb} {label} in {:.1?} ({} attempt{})",
+                    std::time::Duration::from_nanos(step.execution_time.unsigned_abs()),
+                    step.attempts,
+                    if step.attempts == 1 { "" } else { "s" }
+                ),
+                None => println!("    {verb} {label}"),
+            }
+        }
+        if let Some(error) = &run.error
+            && run.steps.iter().all(|s| s.error.is_none())
+        {
+            println!("    {error}");
+        }
     }
 }
 
@@ -125,8 +218,8 @@ fn print_status(report: &StatusReport, as_json: bool) {
         .unwrap_or(0)
         .max(4);
     println!(
-        "{:<16} {:<name_width$} {:<9} APPLIED AT",
-        "VERSION", "NAME", "STATE"
+        "{:<16} {:<name_width$} {:<9} {:<23} APPLIED BY",
+        "VERSION", "NAME", "STATE", "APPLIED AT"
     );
     for e in &report.entries {
         let applied_at = e.applied_at.map_or_else(
@@ -134,10 +227,11 @@ fn print_status(report: &StatusReport, as_json: bool) {
             |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         );
         println!(
-            "{:<16} {:<name_width$} {:<9} {applied_at}",
+            "{:<16} {:<name_width$} {:<9} {applied_at:<23} {}",
             e.version,
             e.name,
-            e.state.as_str()
+            e.state.as_str(),
+            e.applied_by.as_deref().unwrap_or("-")
         );
     }
     let count = |state| report.with_state(state).count();

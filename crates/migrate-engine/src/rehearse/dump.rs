@@ -63,7 +63,7 @@ impl Dump {
         for line in self.lines()? {
             let line = line.map_err(|e| invalid(&self.path, &format!("cannot be read ({e})")))?;
             match (&columns, copy_statement(&line)) {
-                (None, Some((table, names))) if is_history(&table, history, &schema) => {
+                (None, Some((table, names))) if same_table(&table, history, &schema) => {
                     let at = |name: &str| names.iter().position(|n| n == name);
                     let (Some(version), Some(success), Some(checksum)) =
                         (at("version"), at("success"), at("checksum"))
@@ -110,11 +110,13 @@ impl Dump {
         Ok(applied)
     }
 
-    /// Loads every table but the history table, in one transaction; psql meta-commands
-    /// (`\restrict`) are skipped and the dump's settings reset afterwards.
-    pub async fn load(&self, conn: &mut PgConnection, history: &str) -> Result<Copied> {
+    /// Loads every table but those `migrate` keeps (`owned`: the history table, whose rows the
+    /// migrations just wrote, and the audit trail, the dumped database's own), in one
+    /// transaction; psql meta-commands (`\restrict`) are skipped and the dump's settings reset
+    /// afterwards.
+    pub async fn load(&self, conn: &mut PgConnection, owned: &[String]) -> Result<Copied> {
         conn.execute("BEGIN").await?;
-        let outcome = self.load_in(conn, history).await;
+        let outcome = self.load_in(conn, owned).await;
         match outcome {
             Ok(loaded) => {
                 conn.execute("COMMIT; RESET ALL").await?;
@@ -127,7 +129,7 @@ impl Dump {
         }
     }
 
-    async fn load_in(&self, conn: &mut PgConnection, history: &str) -> Result<Copied> {
+    async fn load_in(&self, conn: &mut PgConnection, owned: &[String]) -> Result<Copied> {
         let schema = current_schema(conn).await?;
         let mut loaded = Copied::default();
         let mut statements = String::new();
@@ -141,9 +143,8 @@ impl Dump {
                 }
                 continue;
             };
-            run_statements(conn, &std::mem::take(&mut statements)).await?;
-            // The history table's rows are those the migrations just wrote.
-            let skip = is_history(&table, history, &schema);
+            run_statements(conn, &std::mem::take(&mut statements), owned).await?;
+            let skip = owned.iter().any(|name| same_table(&table, name, &schema));
             if !skip {
                 let name: String = sqlx::query_scalar("SELECT $1::regclass::text")
                     .bind(&table)
@@ -181,7 +182,7 @@ impl Dump {
                 })?;
             }
         }
-        run_statements(conn, &statements).await?;
+        run_statements(conn, &statements, owned).await?;
         Ok(loaded)
     }
 
@@ -195,8 +196,17 @@ impl Dump {
 /// Runs the dump's statements between its COPY blocks (settings, `setval`), one by one,
 /// skipping a setting this server does not know (a newer pg_dump writes `SET
 /// transaction_timeout`, which PostgreSQL 16 and older refuse).
-async fn run_statements(conn: &mut PgConnection, text: &str) -> Result<()> {
+async fn run_statements(conn: &mut PgConnection, text: &str, owned: &[String]) -> Result<()> {
     for statement in statements(text) {
+        if let Some(sequence) = statement
+            .text
+            .split("setval('")
+            .nth(1)
+            .and_then(|s| s.split('\'').next())
+            && owned.iter().any(|table| owns(table, sequence))
+        {
+            continue; // the sequence of an audit table, whose rows are not loaded
+        }
         if let [set, ..] = statement.keywords.as_slice()
             && set == "SET"
         {
@@ -255,14 +265,22 @@ fn parts(name: &str) -> Vec<String> {
     parts
 }
 
-/// Whether the dump's (qualified) `table` is the history table `history` (qualified, or in
-/// `schema`).
-fn is_history(table: &str, history: &str, schema: &str) -> bool {
-    let mut history = parts(history);
-    if history.len() == 1 {
-        history.insert(0, schema.to_owned());
+/// Whether `sequence` (a dumped name) is one `table` (as configured) owns: `<table>_...`.
+fn owns(table: &str, sequence: &str) -> bool {
+    let (table, sequence) = (parts(table), parts(sequence));
+    let (Some(table), Some(sequence)) = (table.last(), sequence.last()) else {
+        return false;
+    };
+    sequence.starts_with(&format!("{table}_"))
+}
+
+/// Whether the dump's (qualified) `table` is `name` (qualified, or in `schema`).
+fn same_table(table: &str, name: &str, schema: &str) -> bool {
+    let mut name = parts(name);
+    if name.len() == 1 {
+        name.insert(0, schema.to_owned());
     }
-    parts(table) == history
+    parts(table) == name
 }
 
 async fn current_schema(conn: &mut PgConnection) -> Result<String> {
@@ -284,27 +302,27 @@ mod tests {
 
     #[test]
     fn the_history_table_is_found_however_it_is_written() {
-        assert!(is_history(
+        assert!(same_table(
             "public._sqlx_migrations",
             "_sqlx_migrations",
             "public"
         ));
-        assert!(is_history(
+        assert!(same_table(
             "tracking.\"Schema History\"",
             "tracking.\"Schema History\"",
             "public"
         ));
-        assert!(is_history(
+        assert!(same_table(
             "public._sqlx_migrations",
             "PUBLIC._SQLX_MIGRATIONS",
             "x"
         ));
-        assert!(!is_history(
+        assert!(!same_table(
             "other._sqlx_migrations",
             "_sqlx_migrations",
             "public"
         ));
-        assert!(!is_history(
+        assert!(!same_table(
             "public.\"_SQLX_MIGRATIONS\"",
             "_sqlx_migrations",
             "public"

@@ -23,10 +23,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use migrate_core::Migration;
+use migrate_core::{Migration, history::owned_tables};
 
 use crate::{
-    engine::Engine,
+    engine::{Audited, Engine},
     error::{Error, ErrorKind, Result},
     runner::{Grouping, Step},
     session::Session,
@@ -69,7 +69,7 @@ impl Engine<'_> {
                 "rehearse watches the migrations' locks from a second connection, and none could be opened",
             ));
         }
-        self.locked(session, async |session| {
+        self.locked(session, Audited::No, async |session| {
             refuse_unless_empty(session).await?;
             let mut rehearsal = Rehearsal {
                 rows: options.rows,
@@ -145,7 +145,9 @@ impl Engine<'_> {
             .collect();
         let each = Grouping::Each { per_message: None };
         self.runner(session).await?.run(&steps, each).await?;
-        let loaded = dump.load(&mut session.conn, table).await?;
+        let loaded = dump
+            .load(&mut session.conn, &owned_tables(&self.set().config().table))
+            .await?;
         tracing::info!(
             "loaded {} rows into {} tables from {} (taken at migration {at})",
             loaded.rows,
@@ -167,7 +169,7 @@ impl Engine<'_> {
         options: &RehearseOptions,
         keep: &BTreeSet<String>,
     ) -> Result<Rehearsed> {
-        let owned = [self.table().to_owned()];
+        let owned = owned_tables(&self.set().config().table);
         let unfilled = fill::fill(&mut session.conn, options.rows, &owned, keep).await?;
         let before = observe::tables(&mut session.conn, &owned).await?;
         let Session {

@@ -46,11 +46,16 @@ impl Runner<'_> {
                     self.path(script)
                 ));
             }
+            self.record_failure(step, 1, &failed).await;
             return Err(failed);
         }
         reset?;
         let nanos = took.as_nanos().min(i64::MAX as u128).to_string();
-        let bookkeeping = format!("{}{}", self.history.setup(), self.bookkeeping(step, &nanos));
+        let bookkeeping = format!(
+            "{}{}",
+            self.history.setup(),
+            self.bookkeeping(step, &nanos, 1)
+        );
         self.conn
             .execute(AssertSqlSafe(bookkeeping))
             .await

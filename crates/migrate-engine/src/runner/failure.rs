@@ -41,7 +41,11 @@ impl Runner<'_> {
         );
         if self.conn.execute(AssertSqlSafe(begin)).await.is_ok() {
             for (index, &step) in steps.iter().enumerate() {
-                let sql = format!("{}\n;\n{}", step.script().sql, self.bookkeeping(step, "-1"));
+                let sql = format!(
+                    "{}\n;\n{}",
+                    step.script().sql,
+                    self.bookkeeping(step, "-1", 1)
+                );
                 if self.conn.execute(AssertSqlSafe(sql)).await.is_err() {
                     failed = Some(index);
                     break;

@@ -44,11 +44,13 @@ impl Runner<'_> {
 
     /// The message for `chunk`. Its transactions commit without waiting for the WAL flush,
     /// except the last one of the run (`ends_run`): that commit makes all of them durable.
+    /// `attempt` is the first step's (those after it are on their first).
     pub(super) fn message(
         &self,
         chunk: &[Step<'_>],
         grouping: Grouping,
         ends_run: bool,
+        attempt: u32,
     ) -> Message {
         let mut message = Message::default();
         for (index, &step) in chunk.iter().enumerate() {
@@ -58,7 +60,8 @@ impl Runner<'_> {
                 message.push(&self.history.setup());
             }
             message.push_migration(index, &step.script().sql);
-            message.push(&self.bookkeeping(step, EXECUTION_TIME_NANOS));
+            let attempts = if index == 0 { attempt } else { 1 };
+            message.push(&self.bookkeeping(step, EXECUTION_TIME_NANOS, attempts));
             if index + 1 == chunk.len() || grouping != Grouping::Together {
                 message.push(self.before_commit.unwrap_or_default());
                 message.commit();

@@ -26,8 +26,9 @@ use migrate_core::{Migration, MigrationSet, Script};
 use sqlx::{AssertSqlSafe, Executor, PgConnection, postgres::PgQueryResult};
 
 use crate::{
+    audit::{Direction, Run},
     blockers::{self, Blocker},
-    error::Result,
+    error::{Error, Result},
     history::{HistoryTable, record_applied, record_reverted},
     message::{Limits, Located, Message},
     retry,
@@ -64,6 +65,13 @@ impl<'m> Step<'m> {
         }
     }
 
+    fn direction(self) -> Direction {
+        match self {
+            Step::Apply(_) => Direction::Apply,
+            Step::Revert(_) => Direction::Revert,
+        }
+    }
+
     fn done(self) -> &'static str {
         match self {
             Step::Apply(_) => "applied",
@@ -97,6 +105,8 @@ pub(crate) struct Runner<'c> {
     /// Run at the end of each transaction, before its COMMIT (the rehearsal notes the locks
     /// the transaction holds, which it holds until then).
     pub before_commit: Option<&'static str>,
+    /// The run of the audit trail that each step is recorded in, if any.
+    pub run: Option<&'c Run>,
 }
 
 impl Runner<'_> {
@@ -116,7 +126,7 @@ impl Runner<'_> {
                 continue;
             }
             let chunk = self.chunk(&steps[next..], grouping, limit.take().unwrap_or(size));
-            let message = self.message(chunk, grouping, next + chunk.len() == steps.len());
+            let message = self.message(chunk, grouping, next + chunk.len() == steps.len(), attempt);
             let started = Instant::now();
             let (outcome, blocker) = self.send(&message).await;
             let error = match outcome {
@@ -170,7 +180,10 @@ impl Runner<'_> {
                 None if failed.len() > 1 => self.find_failing(failed).await.map(|index| (index, 0)),
                 None => self.find_line(failed[0]).await.map(|line| (0, line)),
             };
-            return Err(self.failure(&error, failed, located, attempt, blocker.as_ref()));
+            let error = self.failure(&error, failed, located, attempt, blocker.as_ref());
+            let step = located.map_or(failed[0], |(index, _)| failed[index]);
+            self.record_failure(step, attempt, &error).await;
+            return Err(error);
         }
         Ok(())
     }
@@ -192,11 +205,39 @@ impl Runner<'_> {
         }
     }
 
-    /// The history row's change for a step; `execution_time` is SQL for nanoseconds.
-    pub(crate) fn bookkeeping(&self, step: Step<'_>, execution_time: &str) -> String {
-        match step {
+    /// The history row's change for a step, and its audit row; `execution_time` is SQL for
+    /// nanoseconds.
+    pub(crate) fn bookkeeping(
+        &self,
+        step: Step<'_>,
+        execution_time: &str,
+        attempts: u32,
+    ) -> String {
+        let history = match step {
             Step::Apply(m) => record_applied(&self.history.name, [(m, execution_time)]),
             Step::Revert(m) => record_reverted(&self.history.name, m.version),
+        };
+        let audit = self
+            .run
+            .map(|run| run.done(step.migration(), step.direction(), execution_time, attempts));
+        history + &audit.unwrap_or_default()
+    }
+
+    /// Records in the audit trail that `step` failed, after its rollback. A failure to record
+    /// it only earns a warning: the error itself matters more.
+    pub(super) async fn record_failure(&mut self, step: Step<'_>, attempts: u32, error: &Error) {
+        let Some(run) = self.run else { return };
+        let recorded = run
+            .failed(
+                self.conn,
+                step.migration(),
+                step.direction(),
+                attempts,
+                &error.to_string(),
+            )
+            .await;
+        if let Err(e) = recorded {
+            tracing::warn!("could not record the failure in the audit trail: {e}");
         }
     }
 
