@@ -60,15 +60,17 @@ xflags::xflags! {
             optional --workers n: u32
         }
         /// Check migrations on scratch databases: fresh apply, up/down/up round trips, the
-        /// schema.sql snapshot, immutability against main, and baselining from schema.sql.
+        /// schema.sql snapshot, immutability and order against main, and baselining from
+        /// schema.sql.
         cmd migrate-check {
             /// Migrations to check (default: migrations/).
             optional --source dir: PathBuf
             /// The schema snapshot (default: schema.sql).
             optional --schema file: PathBuf
-            /// The git ref whose migrations must not change (default: origin/main, else main).
+            /// The git ref whose migrations must not change, and whose newest one the
+            /// branch's must follow (default: origin/main, else main).
             optional --against git_ref: String
-            /// Run one check only: fresh, round-trip, snapshot, immutability or baseline.
+            /// Run one check only: fresh, round-trip, snapshot, immutability, order or baseline.
             optional --only check: String
         }
         /// Rehearse every migration on tables that hold rows, on a scratch database (runs
@@ -84,6 +86,17 @@ xflags::xflags! {
             optional --data file: PathBuf
             /// Fail when ACCESS EXCLUSIVE is held on a table longer than this (default 200ms).
             optional --max-exclusive duration: String
+        }
+        /// Give the migrations this branch adds (up and down together, in order) versions
+        /// newer than every migration on the base ref; contents stay byte-identical. Then
+        /// rewrite the schema snapshot.
+        cmd migrate-rebase {
+            /// Migrations to rebase (default: migrations/).
+            optional --source dir: PathBuf
+            /// The schema snapshot to rewrite (default: schema.sql, with the default migrations).
+            optional --schema file: PathBuf
+            /// The base ref (default: origin/main, else main).
+            optional --against git_ref: String
         }
         /// Rewrite schema.sql: the normalized schema after every migration.
         cmd schema-dump {
@@ -156,6 +169,7 @@ pub enum XtaskCmd {
     Up(Up),
     MigrateCheck(MigrateCheck),
     MigrateRehearse(MigrateRehearse),
+    MigrateRebase(MigrateRebase),
     SchemaDump(SchemaDump),
     MigrateLint(MigrateLint),
     Ci(Ci),
@@ -225,6 +239,13 @@ pub struct MigrateRehearse {
     pub rows: Option<u64>,
     pub data: Option<PathBuf>,
     pub max_exclusive: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct MigrateRebase {
+    pub source: Option<PathBuf>,
+    pub schema: Option<PathBuf>,
+    pub against: Option<String>,
 }
 
 #[derive(Debug)]

@@ -5,6 +5,7 @@
 //! environment variables, never on a command line.
 
 mod bench;
+mod branch;
 mod ci;
 mod db;
 mod flags;
@@ -13,6 +14,7 @@ mod migrate;
 mod migrate_check;
 mod migrate_create;
 mod migrate_lint;
+mod migrate_rebase;
 mod migrate_rehearse;
 mod pg_url;
 mod postgres;
@@ -62,6 +64,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::XtaskCmd::Up(cmd) => cmd.run(sh),
         flags::XtaskCmd::MigrateCheck(cmd) => cmd.run(sh),
         flags::XtaskCmd::MigrateRehearse(cmd) => cmd.run(sh),
+        flags::XtaskCmd::MigrateRebase(cmd) => cmd.run(sh),
         flags::XtaskCmd::SchemaDump(cmd) => cmd.run(sh),
         flags::XtaskCmd::MigrateLint(cmd) => cmd.run(sh),
         flags::XtaskCmd::Ci(cmd) => cmd.run(sh),

@@ -6,6 +6,8 @@
 //!   down equals the schema before the up (a down that forgets an index is named);
 //! - snapshot: `schema.sql` is the schema after every migration (`schema-dump` rewrites it);
 //! - immutability: no migration that is on main has changed or disappeared;
+//! - order: every migration this branch adds is newer than the newest on main (else
+//!   `migrate up` would refuse it where main is deployed; `migrate-rebase` fixes it);
 //! - baseline: a database loaded from `schema.sql`, then `migrate baseline`, needs no `up` and
 //!   passes `verify`.
 
@@ -18,17 +20,19 @@ use xshell::Shell;
 
 use crate::{
     Source,
+    branch::Branch,
     db::DevDatabase,
     flags, git, migrate,
     schema::{self, catalog, diff},
     scratch::ScratchDb,
 };
 
-const CHECKS: [&str; 5] = [
+const CHECKS: [&str; 6] = [
     "fresh",
     "round-trip",
     "snapshot",
     "immutability",
+    "order",
     "baseline",
 ];
 
@@ -78,6 +82,9 @@ impl flags::MigrateCheck {
                 "immutability",
                 immutability(sh, &source.dir, self.against.as_deref()),
             );
+        }
+        if wants("order") {
+            report("order", order(sh, &source.dir, self.against.as_deref()));
         }
         if wants("baseline") {
             report("baseline", baseline(&db, &source, &snapshot));
@@ -210,6 +217,34 @@ fn immutability(sh: &Shell, source: &Path, against: Option<&str>) -> anyhow::Res
         );
     }
     Ok(format!(" (against {})", base.git_ref))
+}
+
+fn order(sh: &Shell, source: &Path, against: Option<&str>) -> anyhow::Result<String> {
+    let branch = match Branch::of(sh, source, against)? {
+        Ok(branch) => branch,
+        Err(why) if against.is_none() => return Ok(format!(" (skipped: {why})")),
+        Err(why) => bail!("{why}"),
+    };
+    let (git_ref, dir) = (&branch.base.git_ref, &branch.base.dir);
+    let late = branch.out_of_order();
+    let Some((newest, newest_file)) = branch.newest_on_base.as_ref().filter(|_| !late.is_empty())
+    else {
+        return Ok(format!(" (against {git_ref})"));
+    };
+    let lines: Vec<String> = late
+        .iter()
+        .map(|added| {
+            format!(
+                "{dir}/{} is older than {dir}/{newest_file}, the newest migration on {git_ref}: where {git_ref} is \
+                 deployed, migrate up would refuse it as out of order",
+                added.files[0]
+            )
+        })
+        .collect();
+    bail!(
+        "{}\nrun `cargo xtask migrate-rebase` to give this branch's migrations versions after {newest}",
+        lines.join("\n")
+    )
 }
 
 fn baseline(db: &DevDatabase, source: &Source, snapshot: &Path) -> anyhow::Result<String> {

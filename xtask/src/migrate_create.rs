@@ -74,20 +74,7 @@ pub fn create(
         *existing.entry(parsed.version).or_default() |= parsed.kind != Kind::Simple;
     }
     let newest: Vec<i64> = existing.keys().rev().take(2).copied().collect();
-    let sequential = match defaults.migration_versioning {
-        Versioning::Sequential => true,
-        Versioning::Timestamp => false,
-        Versioning::Inferred => match newest.as_slice() {
-            [latest, previous] => latest - previous == 1,
-            [only] => matches!(only, 0 | 1),
-            _ => false,
-        },
-    };
-    let version = match newest.first() {
-        Some(&latest) if sequential => latest + 1,
-        None if sequential => 1,
-        latest => utc_version(now).max(latest.map_or(0, |v| v + 1)),
-    };
+    let version = next_version(&newest, defaults.migration_versioning, now);
     let reversible = match defaults.migration_type {
         MigrationType::Reversible => true,
         MigrationType::Simple => false,
@@ -97,11 +84,7 @@ pub fn create(
             .is_none_or(|&reversible| reversible),
     };
 
-    let shown = if sequential {
-        format!("{version:04}")
-    } else {
-        version.to_string()
-    };
+    let shown = version.to_string();
     let mut created = Vec::new();
     if reversible {
         created.push(write_new(
@@ -131,6 +114,43 @@ pub fn create(
         )?);
     }
     Ok(created)
+}
+
+/// A version, as its file name writes it.
+pub struct Version {
+    pub number: i64,
+    /// Sequential versions are written with four digits at least (`0012`).
+    pub sequential: bool,
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.sequential {
+            true => write!(f, "{:04}", self.number),
+            false => write!(f, "{}", self.number),
+        }
+    }
+}
+
+/// The version after the `newest` ones (newest first, two at most): the next number when
+/// versions are sequential (configured, or inferred from the last two), else the UTC time
+/// `now` as `YYYYMMDDHHMMSS`, and in any case newer than the newest.
+pub fn next_version(newest: &[i64], versioning: Versioning, now: DateTime<Utc>) -> Version {
+    let sequential = match versioning {
+        Versioning::Sequential => true,
+        Versioning::Timestamp => false,
+        Versioning::Inferred => match newest {
+            [latest, previous, ..] => latest - previous == 1,
+            [only] => matches!(only, 0 | 1),
+            [] => false,
+        },
+    };
+    let number = match newest.first() {
+        Some(&latest) if sequential => latest + 1,
+        None if sequential => 1,
+        latest => utc_version(now).max(latest.map_or(0, |v| v + 1)),
+    };
+    Version { number, sequential }
 }
 
 fn write_new(

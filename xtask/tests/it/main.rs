@@ -5,8 +5,9 @@ mod compose;
 mod docs;
 mod migrate_check;
 mod migrate_lint;
+mod rebase;
 
-use std::process::Command;
+use std::{path::Path, process::Command};
 
 use test_support::workspace_root;
 
@@ -33,4 +34,15 @@ pub fn fixture_args(fixture: &test_support::Migrations) -> Vec<String> {
         "--schema".into(),
         fixture.schema().display().to_string(),
     ]
+}
+
+/// `git ARGS` in `root`, which must succeed.
+pub fn git(root: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-C"])
+        .arg(root)
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
 }

@@ -119,15 +119,7 @@ fn a_snapshot_that_misses_a_table_fails_the_baseline() {
 #[test]
 fn a_changed_or_deleted_migration_fails_immutability() {
     let fixture = Migrations::new(&[A_UP, A_DOWN, INDEX_UP, INDEX_DOWN]);
-    let git = |args: &[&str]| {
-        let status = std::process::Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-C"])
-            .arg(fixture.root())
-            .args(args)
-            .status()
-            .unwrap();
-        assert!(status.success(), "git {args:?}");
-    };
+    let git = |args: &[&str]| crate::git(fixture.root(), args);
     git(&["init", "--quiet", "--initial-branch=main"]);
     git(&["add", "."]);
     git(&["commit", "--quiet", "-m", "migrations"]);
