@@ -26,36 +26,23 @@
 //! // build.rs: fn main() { migrate_core::build_script::embed_migrations("migrations"); }
 //! use std::process::ExitCode;
 //!
-//! use clap::Parser;
-//! use migrate_engine::{Embedded, cli, settings, telemetry};
+//! use migrate_engine::Embedded;
 //!
 //! static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("tests/migrations"); // yours: sqlx::migrate!()
 //! static MIGRATIONS: Embedded = migrate_engine::embedded!(&MIGRATOR);
 //!
-//! #[tokio::main(flavor = "current_thread")]
-//! async fn main() -> ExitCode {
-//!     let dotenv = settings::load_dotenv(); // first, so that `.env` can hold MIGRATE_* settings
-//!     let cli = cli::Cli::parse();
-//!     telemetry::init();
+//! fn main() -> ExitCode {
 //!     #[expect(clippy::disallowed_methods, reason = "this binary is the one entrypoint that migrates")]
-//!     let outcome = match dotenv {
-//!         Ok(()) => cli.run(&MIGRATIONS).await,
-//!         Err(e) => Err(e.into()),
-//!     };
-//!     match outcome {
-//!         Ok(()) => ExitCode::SUCCESS,
-//!         Err(error) => {
-//!             for line in error.lines() {
-//!                 eprintln!("error: {}", settings::redact_env_urls(line));
-//!             }
-//!             cli::exit_code(&error)
-//!         }
-//!     }
+//!     migrate_engine::cli::main(&MIGRATIONS)
 //! }
 //! ```
 //!
+//! [`cli::main`] reads `.env`, parses the flags, runs the command, prints one `error:` line per
+//! problem and returns the exit code; a binary that wants to do more around it calls
+//! [`cli::Cli::run`] instead.
+//!
 //! Only that binary should reach [`Engine::up`], [`Engine::down`], [`Engine::baseline`],
-//! [`Engine::rehearse`] and [`cli::Cli::run`]: list them under `disallowed-methods` in
+//! [`Engine::rehearse`], [`cli::main`] and [`cli::Cli::run`]: list them under `disallowed-methods` in
 //! `clippy.toml`, as this workspace does, and the api and workers cannot call them unnoticed.
 
 #![warn(missing_docs)]

@@ -1,7 +1,7 @@
 //! The `migrate` command line, for any project's `migrate` binary: the flags, what each
-//! command does with the engine, and the exit code of a failure. A binary parses [`Cli`], calls
-//! [`Cli::run`] with its embedded migrations, and prints each line of an error (see the crate
-//! documentation for the whole `main`).
+//! command does with the engine, and the exit code of a failure. A binary's `main` is [`main`]
+//! on its embedded migrations (see the crate documentation); [`Cli::run`] is the same without
+//! the process around it.
 
 mod run;
 
@@ -10,11 +10,13 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
+    Embedded,
     baseline::BaselineOptions,
     engine::Policy,
     error::{Error, ErrorKind},
     plan::{DownOptions, UpOptions},
     rehearse::RehearseOptions,
+    settings, telemetry,
 };
 
 /// Exit code when another runner held the migration lock longer than `--lock-wait`.
@@ -231,6 +233,36 @@ impl RehearseArgs {
             rows: self.rows,
             data: self.data.clone(),
             max_exclusive: self.max_exclusive,
+        }
+    }
+}
+
+/// The whole of a `migrate` binary: reads `.env` (first, so that it can hold `MIGRATE_*`
+/// settings), parses the flags, runs the command on `embedded` migrations, prints each problem
+/// on a line of its own (`error: ...`, passwords masked) and returns the exit code.
+pub fn main(embedded: &Embedded) -> ExitCode {
+    let dotenv = settings::load_dotenv();
+    let cli = Cli::parse();
+    telemetry::init();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a single-threaded runtime starts");
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "main is what a migrate binary runs; it is disallowed itself"
+    )]
+    let outcome = match dotenv {
+        Ok(()) => runtime.block_on(cli.run(embedded)),
+        Err(e) => Err(e.into()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            for line in error.lines() {
+                eprintln!("error: {}", settings::redact_env_urls(line));
+            }
+            exit_code(&error)
         }
     }
 }
