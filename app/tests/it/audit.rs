@@ -3,12 +3,12 @@
 //! rollback, a refused `down` is recorded, and a run killed with `kill -9` is reported by the
 //! next one. Runs that only read record nothing.
 
-use std::{process::Stdio, time::Duration};
+use std::time::Duration;
 
 use serde_json::Value;
 use test_support::{Migrations, TestDb, run};
 
-use crate::MigrateCommand;
+use crate::{MigrateCommand, background};
 
 const CREATE_A: (&str, &str) = ("1_create_a.up.sql", "CREATE TABLE a (id int);\n");
 const DROP_A: (&str, &str) = ("1_create_a.down.sql", "DROP TABLE a;\n");
@@ -175,12 +175,7 @@ async fn a_run_killed_with_kill_9_is_reported_unfinished_by_the_next_one() {
         ),
         CREATE_B,
     ]);
-    let mut runner = db
-        .migrate(Some(m.path()))
-        .arg("up")
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut runner = background(db.migrate(Some(m.path())).arg("up"));
     let sleeping = "SELECT count(*) FROM pg_stat_activity \
                     WHERE application_name LIKE 'migrate pid=%' AND query LIKE '%pg_sleep(1)%'";
     while db.scalar::<i64>(sleeping).await == 0 {

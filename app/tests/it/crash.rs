@@ -2,11 +2,11 @@
 //! fully applied and recorded, or absent, and the next run completes.
 
 use std::{
-    process::{Child, Stdio},
+    process::Child,
     time::{Duration, Instant},
 };
 
-use crate::MigrateCommand;
+use crate::{MigrateCommand, background};
 use test_support::{
     Migrations, TestDb,
     http::{Signal, signal},
@@ -78,12 +78,7 @@ async fn killed_at_random_moments_every_migration_is_all_or_nothing() {
     let mut rng = fastrand::Rng::with_seed(7);
     let mut partial_states = std::collections::BTreeSet::new();
     for _ in 0..12 {
-        let mut runner = db
-            .migrate(Some(m.path()))
-            .arg("up")
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut runner = background(db.migrate(Some(m.path())).arg("up"));
         tokio::time::sleep(Duration::from_millis(rng.u64(5..120))).await;
         let pid = runner.id();
         kill_9(&mut runner);
@@ -121,12 +116,7 @@ async fn killed_inside_a_long_migration_it_lands_whole_or_not_at_all() {
             "CREATE TABLE b (id int);\nSELECT pg_sleep(1);\nINSERT INTO b VALUES (1);\n",
         ),
     ]);
-    let mut runner = db
-        .migrate(Some(m.path()))
-        .arg("up")
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut runner = background(db.migrate(Some(m.path())).arg("up"));
     let sql = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(1)%' AND application_name LIKE 'migrate pid=%'";
     let deadline = Instant::now() + Duration::from_secs(10);
     while db.scalar::<i64>(sql).await == 0 {
@@ -165,12 +155,7 @@ async fn killed_while_waiting_for_the_lock_it_changes_nothing() {
     let m = Migrations::new(&[("1_create_a.up.sql", "CREATE TABLE a (id int);\n")]);
     let mut holder = db.connect().await;
     holder.lock().await.unwrap();
-    let mut runner = db
-        .migrate(Some(m.path()))
-        .arg("up")
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut runner = background(db.migrate(Some(m.path())).arg("up"));
     tokio::time::sleep(Duration::from_millis(400)).await;
     let pid = runner.id();
     kill_9(&mut runner);

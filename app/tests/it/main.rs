@@ -24,7 +24,11 @@ mod sqlx_compat;
 mod sqlx_fixtures;
 mod tls;
 
-use std::{hash::Hasher, path::Path, process::Command};
+use std::{
+    hash::Hasher,
+    path::Path,
+    process::{Child, Command, Stdio},
+};
 
 use migrate_engine::MigrationSet;
 use test_support::{Binary, TestDb, run};
@@ -53,6 +57,14 @@ pub fn migrate_at(url: &str, source: Option<&Path>) -> Command {
         command.arg("--source").arg(dir);
     }
     command
+}
+
+/// `command` started and left running, its log discarded: a runner to kill or to outlast.
+pub fn background(command: &mut Command) -> Child {
+    command
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts")
 }
 
 /// This build's migrations.

@@ -4,15 +4,12 @@
 //! its history row; and once `migrate` has exited 0, nothing is lost. The WAL writer is slowed
 //! down (`wal_writer_delay = 10s`) so that only commits that wait for the flush reach the disk.
 
-use std::{
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection};
 use test_support::{Migrations, cluster::OwnCluster, run};
 
-use crate::migrate_at;
+use crate::{background, migrate_at};
 
 const SETTINGS: &str = "wal_writer_delay = '10s'\n";
 
@@ -50,11 +47,7 @@ async fn a_crash_mid_run_keeps_or_loses_each_migration_whole_and_the_next_run_fi
     let mut cluster = OwnCluster::start(SETTINGS, &[]);
     let url = cluster.url("postgres");
     let m = one_table_migrations(3000);
-    let mut runner = migrate_at(&url, Some(m.path()))
-        .arg("up")
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut runner = background(migrate_at(&url, Some(m.path())).arg("up"));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (recorded, _) = recorded_and_present(&url).await;
