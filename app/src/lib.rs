@@ -12,7 +12,6 @@ pub mod api;
 pub mod jobs;
 pub mod probes;
 pub mod service;
-pub mod shutdown;
 pub mod worker;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

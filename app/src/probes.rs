@@ -58,7 +58,11 @@ async fn health() -> Json<Value> {
 /// with the reason of the moment otherwise: `database_unreachable`, `schema_behind` (and the
 /// missing versions) or `schema_mismatch`.
 async fn ready(State(readiness): State<Readiness>) -> (StatusCode, Json<Value>) {
-    let mut status = match gate::check(&readiness.pool, &readiness.migrations).await {
+    let checked = match readiness.pool.acquire().await {
+        Ok(mut conn) => gate::check(&mut *conn, &readiness.migrations).await,
+        Err(e) => Err(e),
+    };
+    let mut status = match checked {
         Ok(state) => state.gate_status(),
         Err(e) => {
             tracing::warn!("readiness: database unreachable: {e}");

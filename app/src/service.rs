@@ -9,27 +9,32 @@ use migrate_engine::{
     MigrationSet,
     gate::{self, GateError, GateStatus, SchemaState},
     settings::{self, DatabaseSettings},
+    shutdown::Shutdown,
     telemetry,
 };
 use sqlx::{PgPool, postgres::PgPoolOptions};
 use tokio::sync::watch;
 
-/// `main` of a service: loads `.env`, parses `A`, starts logging, then runs `run` on a
+/// `main` of a service: installs the signal handlers (first, so that a stop requested while it
+/// starts is a clean stop), loads `.env`, parses `A`, starts logging, then runs `run` on a
 /// multi-threaded runtime; its error is logged and the process exits with 1.
-pub fn main<A, F>(run: impl FnOnce(A) -> F) -> ExitCode
+pub fn main<A, F>(run: impl FnOnce(A, Shutdown) -> F) -> ExitCode
 where
     A: Parser,
     F: Future<Output = anyhow::Result<()>>,
 {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
+    let shutdown = {
+        let _entered = runtime.enter();
+        Shutdown::install().expect("signal handlers install")
+    };
     if let Err(e) = settings::load_dotenv() {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
     let args = A::parse();
     telemetry::init();
-    let outcome = tokio::runtime::Runtime::new()
-        .map_err(anyhow::Error::from)
-        .and_then(|runtime| runtime.block_on(run(args)));
+    let outcome = runtime.block_on(run(args, shutdown));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -39,12 +44,16 @@ where
     }
 }
 
-/// The schema gate's flag, shared by the api and the worker.
+/// The schema gate's flags, shared by the api and the worker.
 #[derive(Debug, Args)]
 pub struct GateArgs {
     /// Give up (exit 1) when the schema is not there after this long.
     #[arg(long, env = "SCHEMA_WAIT_TIMEOUT", default_value = "5m", value_parser = humantime::parse_duration)]
     pub schema_wait_timeout: Duration,
+    /// While migrations are pending, look again this often; `migrate`'s notification wakes
+    /// the process sooner, where it gets through (not across a transaction pooler).
+    #[arg(long, env = "SCHEMA_POLL_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub schema_poll_interval: Duration,
 }
 
 /// The database as a service uses it.
@@ -81,7 +90,10 @@ impl Database {
             &self.pool,
             &self.settings,
             &self.migrations,
-            gate.schema_wait_timeout,
+            gate::Patience {
+                timeout: gate.schema_wait_timeout,
+                poll: gate.schema_poll_interval,
+            },
             status,
         )
         .await

@@ -9,10 +9,9 @@ use app::{
     jobs::JobStore,
     probes::Readiness,
     service::{self, Database, GateArgs},
-    shutdown,
 };
 use clap::Parser;
-use migrate_engine::gate::GateStatus;
+use migrate_engine::{gate::GateStatus, shutdown::Shutdown};
 use tokio::sync::watch;
 
 #[derive(Debug, Parser)]
@@ -29,7 +28,7 @@ fn main() -> ExitCode {
     service::main(run)
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+async fn run(args: Args, shutdown: Shutdown) -> anyhow::Result<()> {
     let db = Database::connect_lazy("api", 10)?;
     let (gate, gate_status) = watch::channel(GateStatus::DatabaseUnreachable);
     let state = AppState {
@@ -45,14 +44,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "api listening on http://{}",
         listener.local_addr()?
     );
-    let (stop, mut stopped) = watch::channel(false);
+    let stop = shutdown.clone();
     let mut server = tokio::spawn(
         axum::serve(listener, api::router(state))
             .with_graceful_shutdown(async move {
-                tokio::select! {
-                    () = shutdown::signal() => {}
-                    _ = stopped.changed() => {}
-                }
+                stop.wait().await;
             })
             .into_future(),
     );
@@ -60,7 +56,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     tokio::select! {
         passed = db.wait_for_schema(&args.gate, &gate) => {
             if let Err(refused) = passed {
-                let _ = stop.send(true);
+                shutdown.request("the schema gate refused");
                 let _ = server.await;
                 return Err(refused.into());
             }

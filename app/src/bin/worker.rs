@@ -8,11 +8,10 @@ use app::{
     jobs::JobStore,
     probes::{self, Readiness},
     service::{self, Database, GateArgs},
-    shutdown,
     worker::{self, WorkerSettings},
 };
 use clap::Parser;
-use migrate_engine::gate::GateStatus;
+use migrate_engine::{gate::GateStatus, shutdown::Shutdown};
 use tokio::sync::watch;
 
 #[derive(Debug, Parser)]
@@ -41,7 +40,7 @@ fn main() -> ExitCode {
     service::main(run)
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+async fn run(args: Args, shutdown: Shutdown) -> anyhow::Result<()> {
     let settings = WorkerSettings {
         id: args.id.unwrap_or_else(default_worker_id),
         poll_interval: Duration::from_millis(args.poll_interval_ms),
@@ -51,11 +50,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let db = Database::connect_lazy("worker", 2)?;
     tracing::info!(database = db.settings.redacted_url(), worker = %settings.id, "worker starting");
 
-    let (stop_tx, mut stop) = watch::channel(false);
-    tokio::spawn(async move {
-        shutdown::signal().await;
-        let _ = stop_tx.send(true);
-    });
     let (gate, gate_status) = watch::channel(GateStatus::DatabaseUnreachable);
     let probe_server = match args.listen {
         Some(addr) => {
@@ -67,11 +61,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 listener.local_addr()?
             );
             let readiness = Readiness::new(db.pool.clone(), db.migrations.clone(), gate_status);
-            let mut stopped = stop.clone();
+            let stop = shutdown.clone();
             Some(tokio::spawn(
                 axum::serve(listener, probes::router(readiness))
                     .with_graceful_shutdown(async move {
-                        let _ = stopped.wait_for(|stop| *stop).await;
+                        stop.wait().await;
                     })
                     .into_future(),
             ))
@@ -81,15 +75,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let passed = tokio::select! {
         passed = db.wait_for_schema(&args.gate, &gate) => passed,
-        _ = stop.wait_for(|stop| *stop) => {
+        _ = shutdown.wait() => {
             tracing::info!("stopped while waiting for the schema");
             return Ok(());
         }
     };
     if let Err(refused) = passed {
+        shutdown.request("the schema gate refused");
         return Err(refused.into());
     }
-    worker::run_until_stopped(JobStore::new(db.pool), settings, stop).await;
+    worker::run_until_stopped(JobStore::new(db.pool), settings, &shutdown).await;
     if let Some(server) = probe_server {
         server.await??;
     }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tokio::sync::watch;
+use migrate_engine::shutdown::Shutdown;
 
 use crate::jobs::{ClaimedJob, FailOutcome, JobKind, JobStore};
 
@@ -101,13 +101,9 @@ pub fn retry_delay(base: Duration, attempt: i32) -> Duration {
 }
 
 /// Runs jobs until `stop` turns true. A job in progress is finished first, never abandoned.
-pub async fn run_until_stopped(
-    store: JobStore,
-    settings: WorkerSettings,
-    mut stop: watch::Receiver<bool>,
-) {
+pub async fn run_until_stopped(store: JobStore, settings: WorkerSettings, stop: &Shutdown) {
     tracing::info!(worker = %settings.id, "worker started");
-    while !*stop.borrow() {
+    while stop.requested().is_none() {
         let idle = match run_once(&store, &settings).await {
             Ok(Outcome::QueueEmpty) => true,
             Ok(_) => false,
@@ -119,7 +115,7 @@ pub async fn run_until_stopped(
         if idle {
             tokio::select! {
                 () = tokio::time::sleep(settings.poll_interval) => {}
-                _ = stop.changed() => {}
+                _ = stop.wait() => {}
             }
         }
     }

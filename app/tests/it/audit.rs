@@ -3,12 +3,13 @@
 //! rollback, a refused `down` is recorded, and a run killed with `kill -9` is reported by the
 //! next one. Runs that only read record nothing.
 
-use std::time::Duration;
-
 use serde_json::Value;
-use test_support::{Migrations, TestDb, run};
+use test_support::{
+    Latch, Migrations, TestDb, run,
+    spawned::{Signal, Spawned},
+};
 
-use crate::{MigrateCommand, background};
+use crate::MigrateCommand;
 
 const CREATE_A: (&str, &str) = ("1_create_a.up.sql", "CREATE TABLE a (id int);\n");
 const DROP_A: (&str, &str) = ("1_create_a.down.sql", "DROP TABLE a;\n");
@@ -168,21 +169,19 @@ async fn a_baseline_is_recorded_step_by_step() {
 #[tokio::test]
 async fn a_run_killed_with_kill_9_is_reported_unfinished_by_the_next_one() {
     let db = TestDb::new().await;
+    let latch = Latch::hold(&db).await;
     let m = Migrations::new(&[
         (
             "1_slow.up.sql",
-            "CREATE TABLE a (id int);\nSELECT pg_sleep(1);\n",
+            &format!("CREATE TABLE a (id int);\n{}", latch.sql()),
         ),
         CREATE_B,
     ]);
-    let mut runner = background(db.migrate(Some(m.path())).arg("up"));
-    let sleeping = "SELECT count(*) FROM pg_stat_activity \
-                    WHERE application_name LIKE 'migrate pid=%' AND query LIKE '%pg_sleep(1)%'";
-    while db.scalar::<i64>(sleeping).await == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    runner.kill().unwrap(); // SIGKILL, while its first migration runs on the server
-    runner.wait().unwrap();
+    let mut runner = Spawned::start(db.migrate(Some(m.path())).arg("up"));
+    latch.reached(&db).await;
+    runner.signal(Signal::SIGKILL); // while its first migration runs on the server
+    runner.wait();
+    latch.release().await;
 
     let next = run(db.migrate(Some(m.path())).arg("up"));
     next.assert_code(0)

@@ -1,10 +1,10 @@
 //! Many runners at once, with real processes: exactly one applies, the others wait and find
 //! nothing left to do, and a runner kept waiting names who holds the lock.
 
-use std::{process::Stdio, time::Duration};
+use std::process::Stdio;
 
 use crate::MigrateCommand;
-use test_support::{Migrations, TestDb, run};
+use test_support::{Latch, Migrations, TestDb, run, spawned::Spawned};
 
 const RUNNERS: usize = 20;
 const TRIALS: usize = 5;
@@ -89,25 +89,14 @@ async fn runners_started_together_apply_every_migration_exactly_once() {
 #[tokio::test]
 async fn a_runner_kept_waiting_names_the_holder_and_gives_up_with_exit_code_3() {
     let db = TestDb::new().await;
+    let latch = Latch::hold(&db).await;
     let m = Migrations::new(&[(
         "1_slow.up.sql",
-        "SELECT pg_sleep(3);\nCREATE TABLE a (id int);\n",
+        &format!("{}CREATE TABLE a (id int);\n", latch.sql()),
     )]);
-    let holder = db
-        .migrate(Some(m.path()))
-        .arg("up")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Let the holder take the lock before the second runner asks for it.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while db.advisory_locks().await == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the first runner never took the lock"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The holder takes the lock and stays in its migration until the latch is released.
+    let mut holder = Spawned::start(db.migrate(Some(m.path())).arg("up"));
+    latch.reached(&db).await;
 
     let waiter = run(db
         .migrate(Some(m.path()))
@@ -121,11 +110,7 @@ async fn a_runner_kept_waiting_names_the_holder_and_gives_up_with_exit_code_3() 
     );
     assert!(!db.table_exists("a").await, "the waiter changed nothing");
 
-    let holder = holder.wait_with_output().unwrap();
-    assert!(
-        holder.status.success(),
-        "{}",
-        String::from_utf8_lossy(&holder.stderr)
-    );
+    latch.release().await;
+    assert_eq!(holder.wait(), Some(0), "{}", holder.logs());
     assert!(db.table_exists("a").await);
 }

@@ -1,16 +1,12 @@
 //! `kill -9` of a runner, with real processes, at several points: each migration is then either
 //! fully applied and recorded, or absent, and the next run completes.
 
-use std::{
-    process::Child,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
-use crate::{MigrateCommand, background};
+use crate::MigrateCommand;
 use test_support::{
-    Migrations, TestDb,
-    http::{Signal, signal},
-    run,
+    Latch, Migrations, TestDb, eventually, run,
+    spawned::{Signal, Spawned},
 };
 
 const COUNT: i64 = 30;
@@ -31,24 +27,29 @@ fn fixture() -> Migrations {
     m
 }
 
-fn kill_9(child: &mut Child) {
-    signal(child, Signal::SIGKILL);
-    child.wait().unwrap();
+fn kill_9(runner: &mut Spawned) {
+    runner.signal(Signal::SIGKILL);
+    runner.wait();
 }
 
 /// The server keeps running what a killed client sent; wait until its session is gone.
 async fn wait_for_sessions_of(db: &TestDb, pid: u32) {
-    let deadline = Instant::now() + Duration::from_secs(15);
     let sql = format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'migrate pid={pid} %'"
+        "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name LIKE 'migrate pid={pid} %'"
     );
-    while db.scalar::<i64>(&sql).await > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the killed runner's session never ended"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    eventually("the killed runner's sessions have ended", || {
+        db.scalar::<bool>(&sql)
+    })
+    .await;
+}
+
+/// How many migrations the history holds.
+async fn applied(db: &TestDb) -> i64 {
+    if !db.table_exists("_sqlx_migrations").await {
+        return 0;
     }
+    db.scalar::<i64>("SELECT count(*) FROM _sqlx_migrations")
+        .await
 }
 
 /// Every migration is all there (table, audit row, history row) or not there at all.
@@ -78,19 +79,25 @@ async fn killed_at_random_moments_every_migration_is_all_or_nothing() {
     let mut rng = fastrand::Rng::with_seed(7);
     let mut partial_states = std::collections::BTreeSet::new();
     for _ in 0..12 {
-        let mut runner = background(db.migrate(Some(m.path())).arg("up"));
-        tokio::time::sleep(Duration::from_millis(rng.u64(5..120))).await;
+        // Kill once the runner has got a little further than the last one, a moment later:
+        // inside a migration (each sleeps 20 ms) or between two.
+        let target = applied(&db).await + rng.i64(1..=2);
+        if target >= COUNT {
+            break;
+        }
+        let mut runner = Spawned::start(db.migrate(Some(m.path())).arg("up"));
+        eventually("the runner has got further", || async {
+            applied(&db).await >= target || !runner.is_running()
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(rng.u64(0..20))).await;
         let pid = runner.id();
         kill_9(&mut runner);
         wait_for_sessions_of(&db, pid).await;
         assert_all_or_nothing(&db).await;
-        if db.table_exists("_sqlx_migrations").await {
-            let applied = db
-                .scalar::<i64>("SELECT count(*) FROM _sqlx_migrations")
-                .await;
-            if applied < COUNT {
-                partial_states.insert(applied);
-            }
+        let applied = applied(&db).await;
+        if applied < COUNT {
+            partial_states.insert(applied);
         }
     }
     assert!(
@@ -109,25 +116,22 @@ async fn killed_at_random_moments_every_migration_is_all_or_nothing() {
 #[tokio::test]
 async fn killed_inside_a_long_migration_it_lands_whole_or_not_at_all() {
     let db = TestDb::new().await;
+    let latch = Latch::hold(&db).await;
     let m = Migrations::new(&[
         ("1_create_a.up.sql", "CREATE TABLE a (id int);\n"),
         (
             "2_slow.up.sql",
-            "CREATE TABLE b (id int);\nSELECT pg_sleep(1);\nINSERT INTO b VALUES (1);\n",
+            &format!(
+                "CREATE TABLE b (id int);\n{}INSERT INTO b VALUES (1);\n",
+                latch.sql()
+            ),
         ),
     ]);
-    let mut runner = background(db.migrate(Some(m.path())).arg("up"));
-    let sql = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(1)%' AND application_name LIKE 'migrate pid=%'";
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while db.scalar::<i64>(sql).await == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the slow migration never started"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let mut runner = Spawned::start(db.migrate(Some(m.path())).arg("up"));
+    latch.reached(&db).await;
     let pid = runner.id();
     kill_9(&mut runner);
+    latch.release().await;
     wait_for_sessions_of(&db, pid).await;
 
     let recorded = db
@@ -155,8 +159,8 @@ async fn killed_while_waiting_for_the_lock_it_changes_nothing() {
     let m = Migrations::new(&[("1_create_a.up.sql", "CREATE TABLE a (id int);\n")]);
     let mut holder = db.connect().await;
     holder.lock().await.unwrap();
-    let mut runner = background(db.migrate(Some(m.path())).arg("up"));
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let mut runner = Spawned::start(db.migrate(Some(m.path())).arg("up"));
+    runner.wait_for_log("waiting for the migration lock").await;
     let pid = runner.id();
     kill_9(&mut runner);
     wait_for_sessions_of(&db, pid).await;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::{API, MigrateCommand, WORKER};
 use chrono::{DateTime, Utc};
-use test_support::{TestDb, http::AppProcess, run};
+use test_support::{PATIENCE, TestDb, run, spawned::Spawned};
 
 const PROCESSES: usize = 64;
 const READY_LINE: &str = "schema: every migration of this build is applied; ready";
@@ -29,13 +29,13 @@ async fn a_herd_started_with_migrate_becomes_ready_without_a_failure() {
         "this test needs max_connections >= {needed} (cargo xtask test's cluster has 400)"
     );
 
-    let herd: Vec<AppProcess> = (0..PROCESSES)
+    let herd: Vec<Spawned> = (0..PROCESSES)
         .map(|i| {
             let mut command = if i % 2 == 0 { API } else { WORKER }.command();
             command
                 .env("DATABASE_URL", &db.url)
                 .args(["--listen", "127.0.0.1:0"]);
-            AppProcess::start(command, true)
+            Spawned::listening(&mut command)
         })
         .collect();
     let migrated = run(db.migrate(None).arg("up"));
@@ -43,7 +43,7 @@ async fn a_herd_started_with_migrate_becomes_ready_without_a_failure() {
     let committed =
         logged_at(&migrated.stderr, "migration(s) in").expect("migrate logs its commit");
 
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + PATIENCE;
     let mut latencies = Vec::new();
     for (i, process) in herd.iter().enumerate() {
         let ready_at = loop {
@@ -58,11 +58,11 @@ async fn a_herd_started_with_migrate_becomes_ready_without_a_failure() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
         latencies.push((ready_at - committed).num_microseconds().unwrap() as f64 / 1000.0);
-        process.wait_until_ready(Duration::from_secs(5)).await;
+        process.wait_until_ready().await;
     }
-    for (i, mut process) in herd.into_iter().enumerate() {
+    for (i, process) in herd.into_iter().enumerate() {
         assert!(
-            process.child.try_wait().unwrap().is_none(),
+            process.is_running(),
             "process {i} exited:\n{}",
             process.logs()
         );

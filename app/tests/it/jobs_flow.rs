@@ -7,23 +7,20 @@ use std::{
 
 use crate::{API, WORKER, migrated};
 use serde_json::{Value, json};
-use test_support::{
-    TestDb,
-    http::{AppProcess, request},
-};
+use test_support::{PATIENCE, TestDb, http::request, spawned::Spawned};
 
 /// An api on a migrated database, ready to serve.
-async fn api(db: &TestDb) -> AppProcess {
+async fn api(db: &TestDb) -> Spawned {
     let mut command = API.command();
     command
         .env("DATABASE_URL", &db.url)
         .args(["--listen", "127.0.0.1:0"]);
-    let api = AppProcess::start(command, true);
-    api.wait_until_ready(Duration::from_secs(10)).await;
+    let api = Spawned::listening(&mut command);
+    api.wait_until_ready().await;
     api
 }
 
-fn worker(db: &TestDb, id: &str) -> AppProcess {
+fn worker(db: &TestDb, id: &str) -> Spawned {
     let mut command = WORKER.command();
     command.env("DATABASE_URL", &db.url).args([
         "--id",
@@ -33,7 +30,7 @@ fn worker(db: &TestDb, id: &str) -> AppProcess {
         "--retry-base-ms",
         "50",
     ]);
-    AppProcess::start(command, false)
+    Spawned::start(&mut command)
 }
 
 async fn post_job(addr: SocketAddr, body: Value) -> i64 {
@@ -44,7 +41,7 @@ async fn post_job(addr: SocketAddr, body: Value) -> i64 {
 
 /// Polls `GET /jobs/{id}` until its status is `status`.
 async fn wait_for_status(addr: SocketAddr, id: i64, status: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let job = request(addr, "GET", &format!("/jobs/{id}"), None)
             .await
@@ -177,7 +174,7 @@ async fn concurrent_workers_never_run_a_job_twice() {
         }
         ids
     };
-    let _workers: Vec<AppProcess> = (1..=3).map(|i| worker(&db, &format!("w{i}"))).collect();
+    let _workers: Vec<Spawned> = (1..=3).map(|i| worker(&db, &format!("w{i}"))).collect();
     for id in ids {
         let job = wait_for_status(api.addr(), id, "succeeded").await;
         assert_eq!(job["attempts"], 1, "{job}");

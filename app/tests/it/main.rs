@@ -24,11 +24,7 @@ mod sqlx_compat;
 mod sqlx_fixtures;
 mod tls;
 
-use std::{
-    hash::Hasher,
-    path::Path,
-    process::{Child, Command, Stdio},
-};
+use std::{hash::Hasher, path::Path, process::Command};
 
 use migrate_engine::MigrationSet;
 use test_support::{Binary, TestDb, run};
@@ -57,14 +53,6 @@ pub fn migrate_at(url: &str, source: Option<&Path>) -> Command {
         command.arg("--source").arg(dir);
     }
     command
-}
-
-/// `command` started and left running, its log discarded: a runner to kill or to outlast.
-pub fn background(command: &mut Command) -> Child {
-    command
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts")
 }
 
 /// This build's migrations.

@@ -203,12 +203,8 @@ async fn a_failing_migration_exits_non_zero_and_leaves_nothing_of_it_nor_the_loc
     assert_eq!(db.advisory_locks().await, 0, "the lock is free");
 
     m.write("2_broken.up.sql", "CREATE TABLE b (id int);\n");
-    let started = std::time::Instant::now();
-    run(db.migrate(Some(m.path())).args(["up", "--lock-wait", "2s"])).assert_code(0);
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(2),
-        "the next runner did not wait"
-    );
+    // Not willing to wait at all: it gets the lock, or exits 3.
+    run(db.migrate(Some(m.path())).args(["up", "--lock-wait", "0s"])).assert_code(0);
     assert!(db.table_exists("b").await);
 }
 

@@ -1,16 +1,11 @@
 //! The two roles of `ops/roles.sql`: the migrator owns the schema; the runtime role reads and
 //! writes rows, including in tables later migrations create, and can change nothing else.
 
-use std::time::Duration;
-
 use crate::{API, WORKER, migrate_at};
 use serde_json::json;
 use sqlx::{Connection, Executor, PgConnection};
 use test_support::{
-    Migrations, TestDb,
-    http::{AppProcess, request},
-    roles::Roles,
-    run,
+    Migrations, TestDb, eventually, http::request, roles::Roles, run, spawned::Spawned,
 };
 
 async fn connect(url: &str) -> PgConnection {
@@ -106,13 +101,13 @@ async fn the_app_runs_as_the_runtime_role() {
     let mut api = API.command();
     api.env("DATABASE_URL", &runtime_url)
         .args(["--listen", "127.0.0.1:0"]);
-    let api = AppProcess::start(api, true);
-    api.wait_until_ready(Duration::from_secs(10)).await;
+    let api = Spawned::listening(&mut api);
+    api.wait_until_ready().await;
     let mut worker = WORKER.command();
     worker
         .env("DATABASE_URL", &runtime_url)
         .args(["--poll-interval-ms", "50"]);
-    let _worker = AppProcess::start(worker, false);
+    let _worker = Spawned::start(&mut worker);
 
     let created = request(
         api.addr(),
@@ -123,21 +118,15 @@ async fn the_app_runs_as_the_runtime_role() {
     .await
     .unwrap();
     let id = created.json()["id"].as_i64().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let job = request(api.addr(), "GET", &format!("/jobs/{id}"), None)
+    let job = || async {
+        request(api.addr(), "GET", &format!("/jobs/{id}"), None)
             .await
             .unwrap()
-            .json();
-        if job["status"] == "succeeded" {
-            assert_eq!(job["result"], json!({"sum": 5.0}));
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{job}\n{}",
-            api.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+            .json()
+    };
+    eventually("the job has run", || async {
+        job().await["status"] == "succeeded"
+    })
+    .await;
+    assert_eq!(job().await["result"], json!({"sum": 5.0}));
 }

@@ -4,12 +4,10 @@
 //! its history row; and once `migrate` has exited 0, nothing is lost. The WAL writer is slowed
 //! down (`wal_writer_delay = 10s`) so that only commits that wait for the flush reach the disk.
 
-use std::time::{Duration, Instant};
-
 use sqlx::{Connection, PgConnection};
-use test_support::{Migrations, cluster::OwnCluster, run};
+use test_support::{Migrations, cluster::OwnCluster, eventually, run, spawned::Spawned};
 
-use crate::{background, migrate_at};
+use crate::migrate_at;
 
 const SETTINGS: &str = "wal_writer_delay = '10s'\n";
 
@@ -47,20 +45,17 @@ async fn a_crash_mid_run_keeps_or_loses_each_migration_whole_and_the_next_run_fi
     let mut cluster = OwnCluster::start(SETTINGS, &[]);
     let url = cluster.url("postgres");
     let m = one_table_migrations(3000);
-    let mut runner = background(migrate_at(&url, Some(m.path())).arg("up"));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (recorded, _) = recorded_and_present(&url).await;
-        if recorded.len() >= 200 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "migrate never got going");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let mut runner = Spawned::start(migrate_at(&url, Some(m.path())).arg("up"));
+    eventually("migrate has applied 200 migrations", || async {
+        recorded_and_present(&url).await.0.len() >= 200
+    })
+    .await;
     cluster.crash();
-    assert!(
-        !runner.wait().unwrap().success(),
-        "migrate noticed the server went away"
+    assert_ne!(
+        runner.wait(),
+        Some(0),
+        "migrate noticed the server went away:\n{}",
+        runner.logs()
     );
     cluster.restart();
 

@@ -2,11 +2,9 @@
 //! transaction. The outcome must be exactly that of sending them one by one: those before a
 //! failure land, the failing one and those after it do not, and each records its own time.
 
-use std::time::Duration;
-
 use crate::MigrateCommand;
 use sqlx::Executor;
-use test_support::{Migrations, TestDb, run};
+use test_support::{Migrations, TestDb, run, spawned::Spawned};
 
 /// `1_step_1` .. `5_step_5`, each creating `t<v>`, with `special` replacing the given ones.
 fn five(special: &[(i64, &str)]) -> Migrations {
@@ -92,13 +90,8 @@ async fn a_lock_timeout_mid_message_retries_from_the_blocked_migration() {
     run(db.migrate(Some(m.path())).args(["up", "--to", "1"])).assert_code(0);
     let mut reader = db.connect().await;
     reader.execute("BEGIN; SELECT * FROM t1;").await.unwrap();
-    let release = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(1000)).await;
-        reader.execute("COMMIT").await.unwrap();
-    });
 
-    let mut command = db.migrate(Some(m.path()));
-    command.args([
+    let mut migrating = Spawned::start(db.migrate(Some(m.path())).args([
         "up",
         "--per-message",
         "10",
@@ -106,18 +99,16 @@ async fn a_lock_timeout_mid_message_retries_from_the_blocked_migration() {
         "100ms",
         "--lock-retries",
         "50",
-    ]);
-    let migrated = tokio::task::spawn_blocking(move || run(&mut command))
-        .await
-        .unwrap();
-    release.await.unwrap();
-    migrated.assert_code(0);
-    migrated
-        .assert_stderr_contains("applying 3_step_3: attempt 1/50 gave up waiting for a table lock");
+    ]));
+    migrating
+        .wait_for_log("applying 3_step_3: attempt 1/50 gave up waiting for a table lock")
+        .await;
+    reader.execute("COMMIT").await.unwrap();
+    assert_eq!(migrating.wait(), Some(0), "{}", migrating.logs());
     assert!(
-        !migrated.stderr.contains("applying 2_step_2: attempt"),
+        !migrating.logs().contains("applying 2_step_2: attempt"),
         "{}",
-        migrated.stderr
+        migrating.logs()
     );
     assert_eq!(applied(&db).await, [1, 2, 3, 4, 5]);
 }
@@ -129,7 +120,7 @@ async fn each_migration_records_its_own_execution_time() {
         &["up", "--single-transaction"],
     ] {
         let db = TestDb::new().await;
-        let m = five(&[(2, "CREATE TABLE t2 (id int);\nSELECT pg_sleep(0.3);\n")]);
+        let m = five(&[(2, "CREATE TABLE t2 (id int);\nSELECT pg_sleep(0.5);\n")]);
         run(db.migrate(Some(m.path())).args(flags)).assert_code(0);
         let millis = |v: i64| {
             let db = &db;
@@ -140,10 +131,10 @@ async fn each_migration_records_its_own_execution_time() {
                 .await
             }
         };
-        assert!(millis(2).await >= 300, "{flags:?}: 2 slept 0.3 s");
+        assert!(millis(2).await >= 500, "{flags:?}: 2 slept 0.5 s");
         for v in [3, 4, 5] {
             assert!(
-                millis(v).await < 250,
+                millis(v).await < 500,
                 "{flags:?}: {v} has no time of its own"
             );
         }

@@ -23,6 +23,8 @@ pub enum ErrorKind {
     Failed,
     /// The database answered with an error outside any migration.
     Database,
+    /// SIGTERM or SIGINT asked `migrate` to stop.
+    Interrupted,
 }
 
 /// A failure: its kind and its lines. Displayed one line per problem.

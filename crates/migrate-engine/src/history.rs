@@ -25,26 +25,25 @@ pub struct AppliedMigration {
 }
 
 /// Every row, oldest version first; empty when the table (or its schema) does not exist yet.
-/// One round trip: the schema gate runs this on every wake-up of every process.
-pub async fn read_history<'c>(
-    executor: impl PgExecutor<'c>,
-    table: &str,
-) -> sqlx::Result<Vec<AppliedMigration>> {
-    let rows = sqlx::query_as(AssertSqlSafe(format!(
+/// Whether it exists is asked first: reading a table that is not there would put an ERROR in
+/// the server's log, and production teams alert on those.
+pub async fn read_history<E>(conn: &mut E, table: &str) -> sqlx::Result<Vec<AppliedMigration>>
+where
+    for<'e> &'e mut E: PgExecutor<'e>,
+{
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(table)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(AssertSqlSafe(format!(
         "SELECT version, description, installed_on, success, checksum, execution_time \
          FROM {table} ORDER BY version"
     )))
-    .fetch_all(executor)
-    .await;
-    let missing = |e: &sqlx::Error| {
-        e.as_database_error()
-            .and_then(|d| d.code())
-            .is_some_and(|code| code == "42P01" || code == "3F000")
-    };
-    match rows {
-        Err(e) if missing(&e) => Ok(Vec::new()),
-        rows => rows,
-    }
+    .fetch_all(&mut *conn)
+    .await
 }
 
 /// Where the history is kept, schema-qualified, so that a migration changing `search_path`

@@ -65,6 +65,7 @@ mod retry;
 mod runner;
 mod session;
 pub mod settings;
+pub mod shutdown;
 mod status;
 pub mod telemetry;
 

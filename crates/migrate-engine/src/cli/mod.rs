@@ -16,11 +16,16 @@ use crate::{
     error::{Error, ErrorKind},
     plan::{DownOptions, UpOptions},
     rehearse::RehearseOptions,
-    settings, telemetry,
+    settings,
+    shutdown::Shutdown,
+    telemetry,
 };
 
 /// Exit code when another runner held the migration lock longer than `--lock-wait`.
 pub const EXIT_LOCK_WAIT: u8 = 3;
+/// Exit code when SIGTERM or SIGINT stopped `migrate`: what ran to the end stays, what was
+/// running was rolled back; run it again.
+pub const EXIT_INTERRUPTED: u8 = 4;
 
 /// `migrate`'s arguments.
 #[derive(Debug, Parser)]
@@ -29,8 +34,8 @@ pub const EXIT_LOCK_WAIT: u8 = 3;
     about = "The only entrypoint that changes the schema: applies and reverts the migrations \
              embedded in this build, one runner at a time.",
     after_help = "Connects with MIGRATION_DATABASE_URL, falling back to DATABASE_URL (.env is read).\n\
-                  Exit codes: 0 done, 1 failed or refused (nothing changed), 2 bad usage, \
-                  3 another runner held the lock longer than --lock-wait."
+                  Exit codes: 0 done, 1 failed or refused, 2 bad usage, \
+                  3 another runner held the lock longer than --lock-wait, 4 interrupted (SIGTERM, SIGINT)."
 )]
 pub struct Cli {
     /// What to do.
@@ -39,6 +44,10 @@ pub struct Cli {
     /// How, and on which migrations.
     #[command(flatten)]
     pub options: Options,
+    /// The command line as typed, which the audit trail records (`up --to 5`); [`main`] sets
+    /// it, and a caller that builds a `Cli` itself may.
+    #[arg(skip)]
+    pub command_line: String,
 }
 
 /// Options every command takes.
@@ -241,19 +250,24 @@ impl RehearseArgs {
 /// settings), parses the flags, runs the command on `embedded` migrations, prints each problem
 /// on a line of its own (`error: ...`, passwords masked) and returns the exit code.
 pub fn main(embedded: &Embedded) -> ExitCode {
-    let dotenv = settings::load_dotenv();
-    let cli = Cli::parse();
-    telemetry::init();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a single-threaded runtime starts");
+    let shutdown = {
+        let _entered = runtime.enter();
+        Shutdown::install().expect("signal handlers install")
+    };
+    let dotenv = settings::load_dotenv();
+    let mut cli = Cli::parse();
+    cli.command_line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    telemetry::init();
     #[expect(
         clippy::disallowed_methods,
         reason = "main is what a migrate binary runs; it is disallowed itself"
     )]
     let outcome = match dotenv {
-        Ok(()) => runtime.block_on(cli.run(embedded)),
+        Ok(()) => runtime.block_on(cli.run(embedded, shutdown)),
         Err(e) => Err(e.into()),
     };
     match outcome {
@@ -267,10 +281,11 @@ pub fn main(embedded: &Embedded) -> ExitCode {
     }
 }
 
-/// The exit code for a failure: 3 when the lock wait ran out, else 1.
+/// The exit code for a failure: 3 when the lock wait ran out, 4 when interrupted, else 1.
 pub fn exit_code(error: &Error) -> ExitCode {
     match error.kind() {
         ErrorKind::LockWait => ExitCode::from(EXIT_LOCK_WAIT),
+        ErrorKind::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
         _ => ExitCode::FAILURE,
     }
 }

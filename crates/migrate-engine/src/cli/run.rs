@@ -15,24 +15,35 @@ use crate::{
     rehearse::Rehearsal,
     session::Session,
     settings::DatabaseSettings,
+    shutdown::Shutdown,
     status::{State, StatusReport},
 };
 
 impl Cli {
     /// Runs the command on `embedded` migrations, or on the files `--source` / `--config`
-    /// name. This is what a `migrate` binary calls; it reaches apply, revert and baseline.
-    pub async fn run(self, embedded: &Embedded) -> Result<()> {
+    /// name, until it is done or `shutdown` is requested. This is what a `migrate` binary
+    /// calls; it reaches apply, revert and baseline.
+    pub async fn run(self, embedded: &Embedded, shutdown: Shutdown) -> Result<()> {
         let set = self.migration_set(embedded)?;
         let run = RunInfo {
-            command: std::env::args().skip(1).collect::<Vec<_>>().join(" "),
+            command: self.command_line.clone(),
             build: embedded.build,
         };
         let settings = DatabaseSettings::for_migrations()?;
-        let mut session = Session::connect(&settings, self.options.connect_timeout).await?;
-        let outcome = self.dispatch(&set, run, &mut session).await;
-        // Closing the session releases the migration lock on every path, errors included.
-        session.close().await;
-        outcome
+        let work = async {
+            let mut session = Session::connect(&settings, self.options.connect_timeout).await?;
+            let outcome = self.dispatch(&set, run, &mut session).await;
+            // Closing the session releases the migration lock on every path, errors included.
+            session.close().await;
+            outcome
+        };
+        tokio::select! {
+            outcome = work => outcome,
+            signal = shutdown.wait() => Err(Error::new(
+                ErrorKind::Interrupted,
+                format!("stopped by {signal}; run migrate again"),
+            )),
+        }
     }
 
     /// The migrations to work with: `--source DIR` with `--config FILE` (or `./sqlx.toml`),

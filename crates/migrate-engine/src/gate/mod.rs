@@ -7,7 +7,7 @@ mod wait;
 use serde::Serialize;
 use sqlx::PgExecutor;
 
-pub use wait::{GateError, wait_for_schema};
+pub use wait::{GateError, Patience, wait_for_schema};
 
 use migrate_core::MigrationSet;
 
@@ -27,8 +27,9 @@ pub enum GateStatus {
     DatabaseUnreachable,
     /// Migrations this build embeds are not applied yet.
     SchemaBehind {
-        /// Their versions.
-        missing: Vec<i64>,
+        /// Their versions (`missing` in `/ready`'s JSON, as documented).
+        #[serde(rename = "missing")]
+        pending: Vec<i64>,
     },
     /// The history contradicts this build; the process refuses to start.
     SchemaMismatch {
@@ -53,7 +54,7 @@ pub enum SchemaState {
     /// Embedded migrations are not applied yet: `migrate up` has not run (or not finished).
     Behind {
         /// Their versions.
-        missing: Vec<i64>,
+        pending: Vec<i64>,
     },
     /// An applied migration differs from this build's file, or is recorded as failed.
     Mismatch {
@@ -72,8 +73,8 @@ impl SchemaState {
     pub fn gate_status(&self) -> GateStatus {
         match self {
             SchemaState::Current | SchemaState::Ahead { .. } => GateStatus::Open,
-            SchemaState::Behind { missing } => GateStatus::SchemaBehind {
-                missing: missing.clone(),
+            SchemaState::Behind { pending } => GateStatus::SchemaBehind {
+                pending: pending.clone(),
             },
             SchemaState::Mismatch { reason } => GateStatus::SchemaMismatch {
                 detail: reason.clone(),
@@ -82,12 +83,12 @@ impl SchemaState {
     }
 }
 
-/// Reads the history table (one query) and compares it with `set`.
-pub async fn check<'c>(
-    executor: impl PgExecutor<'c>,
-    set: &MigrationSet,
-) -> sqlx::Result<SchemaState> {
-    let history = read_history(executor, set.config().table.as_sql()).await?;
+/// Reads the history table and compares it with `set`.
+pub async fn check<E>(conn: &mut E, set: &MigrationSet) -> sqlx::Result<SchemaState>
+where
+    for<'e> &'e mut E: PgExecutor<'e>,
+{
+    let history = read_history(conn, set.config().table.as_sql()).await?;
     Ok(classify(
         &StatusReport::compare(set, &history),
         set.config().table.as_sql(),
@@ -122,9 +123,9 @@ pub fn classify(report: &StatusReport, table: &str) -> SchemaState {
             reason: reasons.join("; "),
         };
     }
-    let missing = versions(State::Pending);
-    if !missing.is_empty() {
-        return SchemaState::Behind { missing };
+    let pending = versions(State::Pending);
+    if !pending.is_empty() {
+        return SchemaState::Behind { pending };
     }
     let unknown = versions(State::Missing);
     if unknown.is_empty() {
