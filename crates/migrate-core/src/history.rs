@@ -27,16 +27,24 @@ pub fn create_table(table: &str) -> String {
     )
 }
 
-/// The audit tables, `runs` and `steps` (SQL names). A run's row is written when it starts
-/// (`outcome` NULL while it runs) and completed when it ends; a run killed in between keeps
-/// NULL until the next run marks it `unfinished`.
-pub fn create_audit_tables(runs: &str, steps: &str) -> String {
+/// What the runs table's comment says once its tables have the current shape: `migrate` sets
+/// them up (creates or upgrades them) only when it reads something else there.
+pub const AUDIT_SHAPE: &str = "migrate audit trail, shape 2";
+
+/// Creates the audit tables, `runs` and `steps` (SQL names), or brings tables an older
+/// `migrate` created to [`AUDIT_SHAPE`]; safe to run again. A run's row is written when it
+/// starts (`outcome` NULL while it runs) and completed when it ends; a run killed in between
+/// keeps NULL until the next run marks it `unfinished`. `start_lsn` is the server's WAL
+/// position as the run started: point-in-time recovery can stop just before it.
+pub fn set_up_audit_tables(runs: &str, steps: &str) -> String {
+    let bare = runs.rsplit('.').next().unwrap_or(runs).trim_matches('"');
+    let outcomes = "'succeeded', 'failed', 'refused', 'interrupted', 'unfinished'";
     format!(
         "CREATE TABLE IF NOT EXISTS {runs} (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     started_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
     finished_at TIMESTAMPTZ,
-    outcome TEXT CHECK (outcome IN ('succeeded', 'failed', 'refused', 'unfinished')),
+    outcome TEXT,
     error TEXT,
     command TEXT NOT NULL,
     database_role TEXT NOT NULL DEFAULT current_user,
@@ -49,6 +57,9 @@ pub fn create_audit_tables(runs: &str, steps: &str) -> String {
     lock_wait_ms BIGINT NOT NULL,
     backend_pid INTEGER NOT NULL DEFAULT pg_backend_pid()
 );
+ALTER TABLE {runs} ADD COLUMN IF NOT EXISTS start_lsn PG_LSN DEFAULT pg_current_wal_lsn();
+ALTER TABLE {runs} DROP CONSTRAINT IF EXISTS {constraint};
+ALTER TABLE {runs} ADD CONSTRAINT {constraint} CHECK (outcome IN ({outcomes}));
 CREATE TABLE IF NOT EXISTS {steps} (
     run_id BIGINT NOT NULL REFERENCES {runs} (id),
     at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
@@ -62,7 +73,10 @@ CREATE TABLE IF NOT EXISTS {steps} (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS {STEPS_TABLE}_run_id_idx ON {steps} (run_id);
-"
+COMMENT ON TABLE {runs} IS {shape};
+",
+        constraint = crate::quote::ident(&format!("{bare}_outcome_check")),
+        shape = crate::quote::literal(AUDIT_SHAPE),
     )
 }
 

@@ -7,7 +7,8 @@
 //! - [`set`]: reading a directory (or embedded files) into a checked [`MigrationSet`], with
 //!   sqlx's [`checksum`];
 //! - [`checks`], [`sql_text`], [`claims`]: what a migration's text says;
-//! - [`history`], [`roles`]: SQL texts both sides write;
+//! - [`history`], [`roles`]: SQL texts both sides write; [`quote`]: how they quote;
+//! - [`sqlstate`]: the server's error codes the engine acts on;
 //! - [`redact`]: keeping passwords out of everything printed;
 //! - [`build_script`]: the `build.rs` side of embedding migrations.
 
@@ -20,10 +21,12 @@ pub mod history;
 pub mod markers;
 pub mod name;
 pub mod problems;
+pub mod quote;
 pub mod redact;
 pub mod roles;
 pub mod set;
 pub mod sql_text;
+pub mod sqlstate;
 
 pub use config::{Config, TableName};
 pub use markers::{Marker, markers};

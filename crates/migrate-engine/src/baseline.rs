@@ -2,13 +2,14 @@
 //! schema (made before the project used migrations, or loaded from `schema.sql`): the rows sqlx
 //! writes for `Migrator::skip`, after checking that the tables they create are there.
 
-use migrate_core::{Migration, MigrationSet, claims::claimed_tables};
-use sqlx::{AssertSqlSafe, Executor, PgConnection};
+use migrate_core::{Migration, claims::claimed_tables};
+use sqlx::{AssertSqlSafe, Executor};
 
 use crate::{
-    audit::{Direction, Run},
+    engine::Engine,
     error::{Error, ErrorKind, Result},
-    history::{HistoryTable, read_history, record_applied},
+    locked::Locked,
+    message::{Frame, Limits, Message},
 };
 
 /// What `baseline` is asked to do.
@@ -22,12 +23,13 @@ pub struct BaselineOptions {
 
 /// Records the set's migrations up to `options.to` that the history lacks; returns their versions.
 pub(crate) async fn record(
-    conn: &mut PgConnection,
-    set: &MigrationSet,
+    locked: &mut Locked<'_>,
+    engine: &Engine<'_>,
     options: &BaselineOptions,
-    run: Option<&Run>,
 ) -> Result<Vec<i64>> {
-    let history = read_history(&mut *conn, set.config().table.as_sql()).await?;
+    let set = engine.set();
+    let conn = &mut locked.session.conn;
+    let history = locked.history.read(conn).await?;
     if !history.is_empty() && !options.force {
         return Err(Error::new(
             ErrorKind::Refused,
@@ -73,21 +75,19 @@ pub(crate) async fn record(
         return Err(Error::with_lines(ErrorKind::Refused, lines));
     }
 
-    let history = HistoryTable::locate(conn, set.config()).await?;
-    let audit: String = run
-        .map(|run| {
-            targets
-                .iter()
-                .map(|m| run.done(m, Direction::Baseline, "-1", 1))
-                .collect()
-        })
-        .unwrap_or_default();
-    let sql = format!(
-        "BEGIN;\n{}{}{audit}COMMIT;",
-        history.setup(),
-        record_applied(&history.name, targets.iter().map(|m| (*m, "-1")))
-    );
-    conn.execute(AssertSqlSafe(sql)).await?;
+    let frame = Frame {
+        limits: Limits {
+            lock_timeout: engine.policy().lock_timeout,
+            statement_timeout: engine.policy().statement_timeout,
+        },
+        history: &locked.history,
+        audit: locked.audit.as_ref(),
+        before_commit: None,
+    };
+    let message = Message::baseline(&frame, &targets);
+    conn.execute(AssertSqlSafe(message.sql().to_owned()))
+        .await?;
+    locked.history.created();
     tracing::info!(
         "recorded {} migration(s) as applied without running them; the database is at {}",
         targets.len(),

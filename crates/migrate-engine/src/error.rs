@@ -55,6 +55,15 @@ impl Error {
         &self.lines
     }
 
+    /// Stopped by `signal` (SIGTERM, SIGINT) before finishing; `consequence` says what that
+    /// left, e.g. `nothing was changed`.
+    pub fn interrupted(signal: &str, consequence: &str) -> Self {
+        Self::new(
+            ErrorKind::Interrupted,
+            format!("stopped by {signal}: {consequence}; run migrate again to finish"),
+        )
+    }
+
     pub(crate) fn push(&mut self, line: String) {
         self.lines.push(line);
     }
@@ -87,6 +96,14 @@ impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         Self::new(ErrorKind::Database, format!("database error: {e}"))
     }
+}
+
+/// Whether `error` is the server's, with SQLSTATE `code` (see `migrate_core::sqlstate`).
+pub(crate) fn has_sqlstate(error: &sqlx::Error, code: &str) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|c| c == code)
 }
 
 /// The engine's result.

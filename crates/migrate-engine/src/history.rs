@@ -1,14 +1,18 @@
 //! sqlx's history table: finding it, creating it with the first migration, reading it.
 
 use chrono::{DateTime, Utc};
-use migrate_core::{Config, Migration, history::create_table};
+use migrate_core::{
+    Config,
+    history::{RUNS_TABLE, create_table},
+    quote::literal,
+};
 use sqlx::{AssertSqlSafe, PgConnection, PgExecutor};
 
-use crate::{error::Result, message::literal};
+use crate::error::Result;
 
 /// One row of the history table.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct AppliedMigration {
+pub(crate) struct AppliedMigration {
     /// The migration's version.
     pub version: i64,
     /// The description sqlx derived from its file name.
@@ -27,7 +31,10 @@ pub struct AppliedMigration {
 /// Every row, oldest version first; empty when the table (or its schema) does not exist yet.
 /// Whether it exists is asked first: reading a table that is not there would put an ERROR in
 /// the server's log, and production teams alert on those.
-pub async fn read_history<E>(conn: &mut E, table: &str) -> sqlx::Result<Vec<AppliedMigration>>
+pub(crate) async fn read_history<E>(
+    conn: &mut E,
+    table: &str,
+) -> sqlx::Result<Vec<AppliedMigration>>
 where
     for<'e> &'e mut E: PgExecutor<'e>,
 {
@@ -38,16 +45,14 @@ where
     if !exists {
         return Ok(Vec::new());
     }
-    sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT version, description, installed_on, success, checksum, execution_time \
-         FROM {table} ORDER BY version"
-    )))
-    .fetch_all(&mut *conn)
-    .await
+    sqlx::query_as(AssertSqlSafe(select_rows(table)))
+        .fetch_all(&mut *conn)
+        .await
 }
 
 /// Where the history is kept, schema-qualified, so that a migration changing `search_path`
-/// cannot make the bookkeeping land elsewhere; and what is still to be created.
+/// cannot make the bookkeeping land elsewhere; what is still to be created; and the shape of
+/// the audit tables beside it.
 pub(crate) struct HistoryTable {
     pub name: String,
     /// Its schema, quoted, with the dot (`public.`): where the audit tables sit too.
@@ -57,39 +62,67 @@ pub(crate) struct HistoryTable {
     pub missing: bool,
     /// Schemas of `create-schemas` that do not exist yet, created with the table.
     schemas: Vec<String>,
+    /// The audit tables' shape, as their comment says (none: no audit tables yet).
+    pub audit_shape: Option<String>,
 }
 
 impl HistoryTable {
     /// Finds the table, or where sqlx would create it (the first schema on `search_path`
-    /// unless the configured name says).
+    /// unless the configured name says), in one query.
     pub async fn locate(conn: &mut PgConnection, config: &Config) -> Result<Self> {
         let configured = config.table.as_sql();
         let written_prefix = config.table.schema().map(|schema| format!("{schema}."));
-        let (prefix, name, exists): (String, String, bool) = sqlx::query_as(
+        let (prefix, name, exists, schemas, audit_shape): (String, String, bool, Vec<String>, Option<String>) =
+            sqlx::query_as(
             "WITH found AS (SELECT format('%I.', n.nspname) AS prefix, format('%I.%I', n.nspname, c.relname) AS name \
                             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
                             WHERE c.oid = to_regclass($1)), \
-                  planned AS (SELECT coalesce($2, format('%I.', current_schema())) AS prefix) \
-             SELECT coalesce((SELECT prefix FROM found), (SELECT prefix FROM planned)), \
-                    coalesce((SELECT name FROM found), CASE WHEN $2 IS NULL THEN (SELECT prefix FROM planned) || $1 ELSE $1 END), \
-                    EXISTS (SELECT FROM found)",
+                  planned AS (SELECT coalesce($2, format('%I.', current_schema())) AS prefix), \
+                  place AS (SELECT coalesce((SELECT prefix FROM found), (SELECT prefix FROM planned)) AS prefix, \
+                                   coalesce((SELECT name FROM found), \
+                                            CASE WHEN $2 IS NULL THEN (SELECT prefix FROM planned) || $1 ELSE $1 END) AS name, \
+                                   EXISTS (SELECT FROM found) AS exists) \
+             SELECT prefix, name, exists, \
+                    ARRAY(SELECT s FROM unnest($3::text[]) WITH ORDINALITY AS t(s, i) \
+                          WHERE to_regnamespace(s) IS NULL ORDER BY i), \
+                    obj_description(to_regclass(prefix || $4), 'pg_class') \
+             FROM place",
         )
         .bind(configured)
         .bind(written_prefix)
-        .fetch_one(&mut *conn)
-        .await?;
-        let schemas = sqlx::query_scalar(
-            "SELECT s FROM unnest($1::text[]) WITH ORDINALITY AS t(s, i) WHERE to_regnamespace(s) IS NULL ORDER BY i",
-        )
         .bind(&config.create_schemas)
-        .fetch_all(&mut *conn)
+        .bind(RUNS_TABLE)
+        .fetch_one(&mut *conn)
         .await?;
         Ok(Self {
             name,
             prefix,
             missing: !exists,
             schemas,
+            audit_shape,
         })
+    }
+
+    /// A table known to exist, with its audit tables, for tests that build messages.
+    #[cfg(test)]
+    pub fn existing(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            prefix: "public.".to_owned(),
+            missing: false,
+            schemas: Vec::new(),
+            audit_shape: Some(migrate_core::history::AUDIT_SHAPE.to_owned()),
+        }
+    }
+
+    /// Its rows, oldest version first; none while it is still to be created.
+    pub async fn read(&self, conn: &mut PgConnection) -> Result<Vec<AppliedMigration>> {
+        if self.missing {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_as(AssertSqlSafe(select_rows(&self.name)))
+            .fetch_all(conn)
+            .await?)
     }
 
     /// SQL creating what is missing (the configured schemas, the table), or nothing. Put in
@@ -127,6 +160,14 @@ impl HistoryTable {
     }
 }
 
+/// The query reading every row of `table`.
+fn select_rows(table: &str) -> String {
+    format!(
+        "SELECT version, description, installed_on, success, checksum, execution_time \
+         FROM {table} ORDER BY version"
+    )
+}
+
 /// Revokes, from everyone but its owner, the right to write `table`: default privileges may
 /// have handed it out (`ops/roles.sql` gives the runtime role rows of every new table), but
 /// only `migrate` writes the history. Reading it stays allowed: the schema gate needs it.
@@ -148,32 +189,4 @@ END
 $revoke$;
 "
     )
-}
-
-/// The INSERT recording migrations as applied, as sqlx records them: each with SQL giving its
-/// execution time in nanoseconds (`-1` when it did not run).
-pub(crate) fn record_applied<'m>(
-    table: &str,
-    rows: impl IntoIterator<Item = (&'m Migration, &'m str)>,
-) -> String {
-    let values: Vec<String> = rows
-        .into_iter()
-        .map(|(m, execution_time)| {
-            format!(
-                "({}, {}, TRUE, decode('{}', 'hex'), {execution_time})",
-                m.version,
-                literal(&m.description()),
-                hex::encode(&m.checksum)
-            )
-        })
-        .collect();
-    format!(
-        "INSERT INTO {table} (version, description, success, checksum, execution_time) VALUES {};\n",
-        values.join(",\n")
-    )
-}
-
-/// The DELETE recording a migration as reverted.
-pub(crate) fn record_reverted(table: &str, version: i64) -> String {
-    format!("DELETE FROM {table} WHERE version = {version};\n")
 }

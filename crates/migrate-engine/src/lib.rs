@@ -49,14 +49,15 @@
 
 mod audit;
 mod baseline;
-mod blockers;
 pub mod cli;
 mod embedded;
 mod engine;
 mod error;
 pub mod gate;
 mod history;
+mod holder;
 mod lock;
+mod locked;
 mod message;
 mod plan;
 mod refusal;
@@ -67,16 +68,17 @@ mod session;
 pub mod settings;
 pub mod shutdown;
 mod status;
+mod step;
 pub mod telemetry;
+#[cfg(test)]
+mod testing;
 
 pub use audit::{RunInfo, RunRecord, StepRecord};
 pub use baseline::BaselineOptions;
 pub use embedded::{BuildInfo, Embedded};
 pub use engine::{Engine, Policy};
 pub use error::{Error, ErrorKind, Result};
-pub use history::{AppliedMigration, read_history};
-pub use lock::sqlx_lock_key;
-pub use migrate_core::{FileProblem, FileProblems, Migration, MigrationSet};
+pub use migrate_core::{FileProblems, Migration, MigrationSet};
 pub use plan::{DownOptions, UpOptions};
-pub use session::Session;
+pub use session::{KEEPALIVE_BOUND, Session};
 pub use status::{State, StatusEntry, StatusReport};

@@ -7,10 +7,13 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::{
+    error::{Error, ErrorKind, Result},
+    holder::Holder,
+    session::Session,
+};
 
 const REPORT_EVERY: Duration = Duration::from_secs(5);
 
@@ -20,13 +23,11 @@ pub(crate) struct MigrationLock {
 }
 
 impl MigrationLock {
-    /// Takes the lock, waiting at most `wait` while logging who holds it; returns it with how
-    /// long the wait took.
-    pub async fn acquire(conn: &mut PgConnection, wait: Duration) -> Result<(Self, Duration)> {
-        let database: String = sqlx::query_scalar!(r#"SELECT current_database() AS "name!""#)
-            .fetch_one(&mut *conn)
-            .await?;
-        let key = sqlx_lock_key(&database);
+    /// Takes the lock, waiting at most `wait` (or until a stop is requested) while logging
+    /// who holds it; returns it with how long the wait took.
+    pub async fn acquire(session: &mut Session, wait: Duration) -> Result<(Self, Duration)> {
+        let key = sqlx_lock_key(&session.database);
+        let conn = &mut session.conn;
         let started = Instant::now();
         let mut next_report = started + Duration::from_millis(500);
         let mut delay = Duration::from_millis(25);
@@ -43,91 +44,50 @@ impl MigrationLock {
                 return Ok((Self { key }, waited));
             }
             if started.elapsed() >= wait {
-                let holder = describe(holder(conn, key).await?);
                 return Err(Error::new(
                     ErrorKind::LockWait,
                     format!(
-                        "gave up after waiting {wait:?} (--lock-wait) for the migration lock, held by {holder}; \
-                         if that runner is stuck, end it with SELECT pg_terminate_backend(<pid>)"
+                        "gave up after waiting {wait:?} (--lock-wait) for the migration lock, held by {}; \
+                         if that runner is stuck, end it with SELECT pg_terminate_backend(<pid>)",
+                        holder(conn, key).await?
                     ),
                 ));
             }
             if Instant::now() >= next_report {
-                let holder = describe(holder(conn, key).await?);
-                tracing::info!("waiting for the migration lock, held by {holder}");
+                tracing::info!(
+                    "waiting for the migration lock, held by {}",
+                    holder(conn, key).await?
+                );
                 next_report = Instant::now() + REPORT_EVERY;
             }
             let remaining = wait.saturating_sub(started.elapsed());
-            tokio::time::sleep(delay.min(remaining)).await;
+            tokio::select! {
+                () = tokio::time::sleep(delay.min(remaining)) => {}
+                signal = session.shutdown.wait() => {
+                    return Err(Error::interrupted(signal, "nothing was changed"));
+                }
+            }
             delay = (delay * 2).min(Duration::from_millis(250));
         }
     }
 
-    pub async fn release(self, conn: &mut PgConnection) -> Result<()> {
-        sqlx::query_scalar!("SELECT pg_advisory_unlock($1)", self.key)
-            .fetch_one(conn)
-            .await?;
-        Ok(())
+    /// The statement that releases it, for the message that ends a locked section.
+    pub fn release_sql(&self) -> String {
+        format!("SELECT pg_advisory_unlock({});\n", self.key)
     }
 }
 
 /// sqlx's key (`generate_lock_id`): 0x3d32ad9e times the CRC-32 (ISO-HDLC) of the database name.
-pub fn sqlx_lock_key(database: &str) -> i64 {
+pub(crate) fn sqlx_lock_key(database: &str) -> i64 {
     const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
     0x3d32_ad9e * i64::from(CRC.checksum(database.as_bytes()))
 }
 
-/// Who holds the lock, as far as this role may see in `pg_stat_activity`.
-struct Holder {
-    pid: i32,
-    application_name: Option<String>,
-    client: Option<String>,
-    backend_start: Option<DateTime<Utc>>,
-    state: Option<String>,
-}
-
-async fn holder(conn: &mut PgConnection, key: i64) -> Result<Option<Holder>> {
-    // A bigint advisory key shows in pg_locks as classid (high half) and objid (low half).
-    Ok(sqlx::query_as!(
-        Holder,
-        r#"SELECT l.pid AS "pid!", a.application_name, host(a.client_addr) AS client,
-                  a.backend_start, a.state
-           FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-             AND l.classid::bigint = (($1::bigint >> 32) & 4294967295)
-             AND l.objid::bigint = ($1::bigint & 4294967295)
-           LIMIT 1"#,
-        key
-    )
-    .fetch_optional(conn)
-    .await?)
-}
-
-fn describe(holder: Option<Holder>) -> String {
-    let Some(h) = holder else {
-        return "a session that just released it".to_owned();
-    };
-    let mut parts = vec![format!("pid {}", h.pid)];
-    match h.application_name.as_deref() {
-        Some("") | None => parts.push("no application_name".to_owned()),
-        Some(name) => parts.push(format!("application_name {name:?}")),
-    }
-    parts.push(format!(
-        "client {}",
-        h.client.as_deref().unwrap_or("local socket")
-    ));
-    if let Some(start) = h.backend_start {
-        let age = (Utc::now() - start).num_seconds();
-        parts.push(format!(
-            "connected since {} ({age} s ago)",
-            start.format("%Y-%m-%d %H:%M:%S UTC")
-        ));
-    }
-    if let Some(state) = h.state {
-        parts.push(format!("state {state}"));
-    }
-    parts.join(", ")
+async fn holder(conn: &mut PgConnection, key: i64) -> Result<String> {
+    Ok(match Holder::of_advisory_lock(conn, key).await? {
+        Some(holder) => holder.to_string(),
+        None => "a session that just released it".to_owned(),
+    })
 }
 
 #[cfg(test)]

@@ -1,8 +1,13 @@
-//! The text sent for migrations: each file and its history-table bookkeeping in one
-//! transaction, and one simple-query message (one round trip) holding one or several such
-//! transactions. PostgreSQL parses the whole message before running any of it, and commits
-//! each transaction or none of it even if the client vanishes meanwhile, so a killed runner
-//! leaves a migration either fully applied and recorded, or absent.
+//! Every text the runner sends to change a schema, assembled here and nowhere else: each
+//! migration's transaction with its history row and audit row, and one simple-query message
+//! (one round trip) holding one or several such transactions.
+//!
+//! PostgreSQL parses the whole message before running any of it, runs its transactions in
+//! order, stops at the first error, and commits each transaction or none of it even if the
+//! client vanishes meanwhile: a killed runner leaves each migration fully applied and recorded,
+//! or absent. After each COMMIT the message asks for one row, named [`LANDED`], holding the
+//! migration's execution time: rows arrive as transactions commit, so progress is logged as it
+//! happens, with no second query.
 //!
 //! Only the last commit of a run waits for the WAL to reach the disk; it takes every earlier
 //! one with it, so when `migrate` exits 0 all of them are durable, and a crash of the server
@@ -10,7 +15,18 @@
 
 use std::time::Duration;
 
-/// Per-transaction settings put in front of the migration SQL.
+use migrate_core::{Migration, quote::literal};
+
+use crate::{
+    audit::Run,
+    history::HistoryTable,
+    step::{Direction, Step},
+};
+
+/// The column of the row each committed step sends back: its execution time, in nanoseconds.
+pub(crate) const LANDED: &str = "migrate_landed";
+
+/// Per-transaction limits.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
     pub lock_timeout: Duration,
@@ -18,51 +34,55 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
-    /// `SET` statements for these limits; `scope` is `LOCAL` inside a transaction, or empty.
-    pub fn set_statements(&self, scope: &str) -> String {
-        let mut sql = format!(
-            "SET {scope} lock_timeout = '{}ms';\n",
-            self.lock_timeout.as_millis()
-        );
+    /// `set_config` calls for these limits; `local` inside a transaction.
+    fn settings(&self, local: bool) -> Vec<String> {
+        let mut settings = vec![set("lock_timeout", &ms(self.lock_timeout), local)];
         if let Some(timeout) = self.statement_timeout {
-            sql += &format!(
-                "SET {scope} statement_timeout = '{}ms';\n",
-                timeout.as_millis()
-            );
+            settings.push(set("statement_timeout", &ms(timeout), local));
         }
-        sql
+        settings
+    }
+
+    /// A statement setting these limits for the session (a `-- no-transaction` migration).
+    pub fn for_session(&self) -> String {
+        format!("SELECT {};\n", self.settings(false).join(", "))
+    }
+
+    /// A statement setting these limits for the transaction under way.
+    pub fn for_transaction(&self) -> String {
+        format!("SELECT {};\n", self.settings(true).join(", "))
     }
 }
 
-/// Marks when a migration starts, for [`EXECUTION_TIME_NANOS`]: `statement_timestamp()` is the
-/// same for every statement of a message, and a message may hold several migrations.
-const MARK_START: &str =
-    "SELECT set_config('migrate.started_at', extract(epoch FROM clock_timestamp())::text, true);\n";
-
-/// The time since the last [`MARK_START`], in nanoseconds as sqlx records it; the message's
-/// start if a migration reset the mark (`RESET ALL`).
-pub(crate) const EXECUTION_TIME_NANOS: &str = "((extract(epoch FROM clock_timestamp()) \
-     - coalesce(nullif(current_setting('migrate.started_at', true), '')::numeric, extract(epoch FROM statement_timestamp()))) \
-     * 1000000000)::bigint";
+/// How each transaction is framed, and where its steps are recorded.
+pub(crate) struct Frame<'a> {
+    pub limits: Limits,
+    pub history: &'a HistoryTable,
+    /// The run of the audit trail, when there is one (not in a rehearsal).
+    pub audit: Option<&'a Run>,
+    /// Run before each COMMIT (the rehearsal notes the locks the transaction holds until then).
+    pub before_commit: Option<&'static str>,
+}
 
 /// Where one migration's SQL sits in a message, in characters (PostgreSQL's error positions
 /// count characters, 1-based, from the start of the message).
 #[derive(Debug, Clone)]
 struct Span {
-    index: usize,
     start: usize,
     end: usize,
 }
 
-/// A message under construction.
+/// A message: SQL text, and where each step's file sits in it.
 #[derive(Debug, Default)]
 pub(crate) struct Message {
     sql: String,
     chars: usize,
     spans: Vec<Span>,
+    /// Settings for the transaction just begun, sent with the next step's start mark.
+    settings: Vec<String>,
 }
 
-/// Where an error position falls: which migration of the message, and which line of its file.
+/// Where an error position falls: which step of the message, and which line of its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Located {
     pub index: usize,
@@ -70,55 +90,258 @@ pub(crate) struct Located {
 }
 
 impl Message {
-    /// Starts a transaction with its limits. Unless it is `durable`, its commit returns before
-    /// its WAL reaches the disk: a later durable commit flushes it too, and a crash before that
-    /// loses it whole, with its history row.
-    pub fn begin(&mut self, limits: &Limits, durable: bool) {
-        self.push("BEGIN;\n");
-        self.push(&limits.set_statements("LOCAL"));
-        if !durable {
-            self.push("SET LOCAL synchronous_commit = off;\n");
+    /// Each of `steps` in a transaction of its own. Their commits return before the WAL
+    /// reaches the disk, except the last one's when it `ends_run`. `attempt` is the first
+    /// step's (those after it are on their first).
+    pub fn each(frame: &Frame<'_>, steps: &[Step<'_>], attempt: u32, ends_run: bool) -> Self {
+        let mut message = Self::default();
+        for (index, &step) in steps.iter().enumerate() {
+            let durable = ends_run && index + 1 == steps.len();
+            message.begin(frame, durable);
+            message.run(step);
+            message.record(frame, index, step, if index == 0 { attempt } else { 1 });
+            message.commit(frame);
+            message.landed(index);
         }
+        message
     }
 
-    pub fn push(&mut self, text: &str) {
-        self.sql.push_str(text);
-        self.chars += text.chars().count();
+    /// All of `steps` in one transaction: all or nothing.
+    pub fn together(frame: &Frame<'_>, steps: &[Step<'_>], attempt: u32) -> Self {
+        let mut message = Self::default();
+        message.begin(frame, true);
+        for (index, &step) in steps.iter().enumerate() {
+            message.run(step);
+            message.record(frame, index, step, attempt);
+        }
+        message.commit(frame);
+        for index in 0..steps.len() {
+            message.landed(index);
+        }
+        message
     }
 
-    /// Adds migration `index`'s SQL, ended so that a trailing comment or a missing `;` cannot
-    /// swallow what follows.
-    pub fn push_migration(&mut self, index: usize, sql: &str) {
-        self.push(MARK_START);
-        let start = self.chars + 1;
-        self.push(sql);
-        self.spans.push(Span {
-            index,
-            start,
-            end: self.chars,
-        });
-        self.push("\n;\n");
+    /// `migrations` recorded as applied without running them (a baseline).
+    pub fn baseline(frame: &Frame<'_>, migrations: &[&Migration]) -> Self {
+        let mut message = Self::default();
+        message.push("BEGIN;\n");
+        message.push(&frame.history.setup());
+        for migration in migrations {
+            message.push(&history_row(frame, Step::Apply(migration), "-1"));
+            if let Some(run) = frame.audit {
+                message.push(&audit_row(
+                    run,
+                    migration,
+                    Direction::Baseline,
+                    "-1",
+                    1,
+                    None,
+                ));
+            }
+        }
+        message.push("COMMIT;\n");
+        message
     }
 
-    pub fn commit(&mut self) {
-        self.push("COMMIT;\n");
+    /// Step `index` of `steps` as it runs inside a transaction begun elsewhere: for replaying
+    /// them one by one, to find which one fails.
+    pub fn trial(frame: &Frame<'_>, steps: &[Step<'_>], index: usize) -> String {
+        let mut message = Self::default();
+        message.run(steps[index]);
+        message.record(frame, index, steps[index], 1);
+        message.sql
     }
 
-    /// Maps a 1-based character position in the message to a migration and a line of its file.
+    /// A `-- no-transaction` step's statement, alone.
+    pub fn alone(step: Step<'_>) -> Self {
+        let mut message = Self::default();
+        message.run_unmarked(step);
+        message
+    }
+
+    /// The bookkeeping of a `-- no-transaction` step that ran (its statement went alone:
+    /// PostgreSQL wraps a longer message in a transaction), `nanos` after it started.
+    pub fn after_alone(frame: &Frame<'_>, step: Step<'_>, nanos: u128) -> Self {
+        let mut message = Self::default();
+        message.push("BEGIN;\n");
+        message.push(&frame.history.setup());
+        message.push(&format!(
+            "SELECT set_config({}, '{nanos}', false);\n",
+            literal(&took(0))
+        ));
+        message.record(frame, 0, step, 1);
+        message.push("COMMIT;\n");
+        message.landed(0);
+        message
+    }
+
+    /// The audit row of a step that failed, written after its rollback so that it survives.
+    pub fn failed(run: &Run, step: Step<'_>, attempts: u32, error: &str) -> String {
+        audit_row(
+            run,
+            step.migration(),
+            step.direction(),
+            "-1",
+            attempts,
+            Some(error),
+        )
+    }
+
+    /// Maps a 1-based character position in the message to a step and a line of its file.
     pub fn locate(&self, position: usize, text_of: impl Fn(usize) -> String) -> Option<Located> {
-        let span = self
+        let (index, span) = self
             .spans
             .iter()
-            .find(|s| (s.start..=s.end).contains(&position))?;
+            .enumerate()
+            .find(|(_, s)| (s.start..=s.end).contains(&position))?;
         Some(Located {
-            index: span.index,
-            line: line_of(&text_of(span.index), position - span.start),
+            index,
+            line: line_of(&text_of(index), position - span.start),
         })
     }
 
     pub fn sql(&self) -> &str {
         &self.sql
     }
+
+    fn push(&mut self, text: &str) {
+        self.sql.push_str(text);
+        self.chars += text.chars().count();
+    }
+
+    /// BEGIN, the history table when it is still to be created, and the limits. Unless the
+    /// transaction is `durable`, its commit returns before its WAL reaches the disk: a later
+    /// durable commit flushes it too, and a crash before that loses it whole.
+    fn begin(&mut self, frame: &Frame<'_>, durable: bool) {
+        self.push("BEGIN;\n");
+        self.push(&frame.history.setup());
+        self.settings = frame.limits.settings(true);
+        if !durable {
+            self.settings.push(set("synchronous_commit", "off", true));
+        }
+    }
+
+    /// The step's file, after marking when it started, ended so that a trailing comment or a
+    /// missing `;` cannot swallow what follows.
+    fn run(&mut self, step: Step<'_>) {
+        // statement_timestamp() is the message's, the same for every statement in it.
+        let mut settings = std::mem::take(&mut self.settings);
+        settings.push(
+            "set_config('migrate.started_at', extract(epoch FROM clock_timestamp())::text, true)"
+                .to_owned(),
+        );
+        self.push(&format!("SELECT {};\n", settings.join(", ")));
+        self.run_unmarked(step);
+        self.push("\n;\n");
+    }
+
+    fn run_unmarked(&mut self, step: Step<'_>) {
+        let start = self.chars + 1;
+        self.push(&step.script().sql);
+        self.spans.push(Span {
+            start,
+            end: self.chars,
+        });
+    }
+
+    /// The step's execution time, its history row and its audit row.
+    fn record(&mut self, frame: &Frame<'_>, index: usize, step: Step<'_>, attempts: u32) {
+        let took = took(index);
+        if step.script().no_transaction {
+            // Its time was set by `after_alone`, measured around the statement.
+        } else {
+            self.push(&format!(
+                "SELECT set_config({}, ({EXECUTION_TIME})::text, false);\n",
+                literal(&took)
+            ));
+        }
+        let nanos = format!("current_setting({})::bigint", literal(&took));
+        self.push(&history_row(frame, step, &nanos));
+        if let Some(run) = frame.audit {
+            self.push(&audit_row(
+                run,
+                step.migration(),
+                step.direction(),
+                &nanos,
+                attempts,
+                None,
+            ));
+        }
+    }
+
+    fn commit(&mut self, frame: &Frame<'_>) {
+        self.push(frame.before_commit.unwrap_or_default());
+        self.push("COMMIT;\n");
+    }
+
+    /// The row that says step `index` committed, with its execution time.
+    fn landed(&mut self, index: usize) {
+        self.push(&format!(
+            "SELECT current_setting({})::bigint AS {LANDED};\n",
+            literal(&took(index))
+        ));
+    }
+}
+
+/// The time since the step's start mark, in nanoseconds as sqlx records it; the message's
+/// start if the migration reset the mark (`RESET ALL`).
+const EXECUTION_TIME: &str = "((extract(epoch FROM clock_timestamp()) \
+     - coalesce(nullif(current_setting('migrate.started_at', true), '')::numeric, extract(epoch FROM statement_timestamp()))) \
+     * 1000000000)::bigint";
+
+/// The session setting that holds step `index`'s execution time once it is recorded: set in
+/// its transaction, so it is kept only if that commits.
+fn took(index: usize) -> String {
+    format!("migrate.took_{index}")
+}
+
+/// `set_config(name, value, local)`; `value` is SQL text inside a literal.
+fn set(name: &str, value: &str, local: bool) -> String {
+    format!("set_config('{name}', '{value}', {local})")
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{}ms", duration.as_millis())
+}
+
+/// The history table's change for a step, as sqlx makes it; `execution_time` is SQL.
+fn history_row(frame: &Frame<'_>, step: Step<'_>, execution_time: &str) -> String {
+    let table = &frame.history.name;
+    match step {
+        Step::Apply(m) => format!(
+            "INSERT INTO {table} (version, description, success, checksum, execution_time) \
+             VALUES ({}, {}, TRUE, decode('{}', 'hex'), {execution_time});\n",
+            m.version,
+            literal(&m.description()),
+            hex::encode(&m.checksum)
+        ),
+        Step::Revert(m) => format!("DELETE FROM {table} WHERE version = {};\n", m.version),
+    }
+}
+
+/// A step row of the audit trail; `execution_time` is SQL.
+fn audit_row(
+    run: &Run,
+    migration: &Migration,
+    direction: Direction,
+    execution_time: &str,
+    attempts: u32,
+    error: Option<&str>,
+) -> String {
+    let (outcome, error) = match error {
+        None => ("done", "NULL".to_owned()),
+        Some(error) => ("failed", literal(error)),
+    };
+    format!(
+        "INSERT INTO {} (run_id, version, name, checksum, direction, outcome, execution_time, attempts, error) \
+         VALUES ({}, {}, {}, decode('{}', 'hex'), '{}', '{outcome}', {execution_time}, {attempts}, {error});\n",
+        run.steps_table(),
+        run.id(),
+        migration.version,
+        literal(&migration.name),
+        hex::encode(&migration.checksum),
+        direction.as_str(),
+    )
 }
 
 /// The 1-based line of character offset `offset` (0-based) in `text`.
@@ -126,56 +349,57 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     1 + text.chars().take(offset).filter(|&c| c == '\n').count()
 }
 
-/// A SQL string literal (standard-conforming strings: only `'` needs doubling).
-pub(crate) fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::set;
 
     const LIMITS: Limits = Limits {
         lock_timeout: Duration::from_secs(2),
         statement_timeout: None,
     };
 
-    fn message(files: &[&str], between: &str) -> Message {
-        let mut message = Message::default();
-        message.begin(&LIMITS, true);
-        for (i, sql) in files.iter().enumerate() {
-            message.push_migration(i, sql);
-            message.push(between);
+    fn history() -> HistoryTable {
+        HistoryTable::existing("public._sqlx_migrations")
+    }
+
+    fn frame(history: &HistoryTable) -> Frame<'_> {
+        Frame {
+            limits: LIMITS,
+            history,
+            audit: None,
+            before_commit: None,
         }
-        message.commit();
-        message
     }
 
     #[test]
     fn positions_map_back_to_file_lines() {
-        let files = [
-            "CREATE TABLE a (x int);\n",
-            "-- second\nCREATE TABLE b (y int);\nSELEC 1;\n",
-        ];
-        let message = message(&files, "INSERT INTO h VALUES (1);\n");
+        let set = set(&[
+            ("1_a.sql", "CREATE TABLE a (x int);\n"),
+            ("2_b.sql", "-- second\nCREATE TABLE b (y int);\nSELEC 1;\n"),
+        ]);
+        let steps: Vec<Step<'_>> = set.iter().map(Step::Apply).collect();
+        let history = history();
+        let message = Message::each(&frame(&history), &steps, 1, true);
+        let text = |i: usize| steps[i].script().sql.clone();
         let position = message.sql().find("SELEC 1").unwrap() + 1; // ASCII: bytes == chars
-        let located = message.locate(position, |i| files[i].to_owned());
-        assert_eq!(located, Some(Located { index: 1, line: 3 }));
         assert_eq!(
-            message.locate(1, |i| files[i].to_owned()),
-            None,
-            "BEGIN is not in a file"
+            message.locate(position, text),
+            Some(Located { index: 1, line: 3 })
         );
+        assert_eq!(message.locate(1, text), None, "BEGIN is in no file");
     }
 
     #[test]
     fn positions_count_characters_not_bytes() {
-        let file = "-- é ü\nSELEC 1;\n";
-        let message = message(&[file], "");
+        let set = set(&[("1_a.sql", "-- é ü\nSELEC 1;\n")]);
+        let steps: Vec<Step<'_>> = set.iter().map(Step::Apply).collect();
+        let history = history();
+        let message = Message::each(&frame(&history), &steps, 1, true);
         let byte = message.sql().find("SELEC 1").unwrap();
         let char_position = message.sql()[..byte].chars().count() + 1;
         assert_eq!(
-            message.locate(char_position, |_| file.to_owned()),
+            message.locate(char_position, |_| steps[0].script().sql.clone()),
             Some(Located { index: 0, line: 2 })
         );
         assert_eq!(line_of("é\nx", 2), 2);
@@ -183,21 +407,33 @@ mod tests {
 
     #[test]
     fn a_trailing_comment_cannot_swallow_the_bookkeeping() {
-        let message = message(
-            &["SELECT 1; -- no newline at the end"],
-            "INSERT INTO h VALUES (1);\n",
-        );
+        let set = set(&[("1_a.sql", "SELECT 1; -- no newline at the end")]);
+        let steps: Vec<Step<'_>> = set.iter().map(Step::Apply).collect();
+        let history = history();
+        let message = Message::each(&frame(&history), &steps, 1, true);
         assert!(
-            message
-                .sql()
-                .contains("-- no newline at the end\n;\nINSERT"),
+            message.sql().contains("-- no newline at the end\n;\n"),
             "{}",
             message.sql()
         );
     }
 
     #[test]
-    fn literals_double_quotes() {
-        assert_eq!(literal("it's"), "'it''s'");
+    fn each_step_commits_alone_and_says_so_and_only_the_last_waits_for_the_disk() {
+        let set = set(&[("1_a.sql", "SELECT 1;"), ("2_b.sql", "SELECT 2;")]);
+        let steps: Vec<Step<'_>> = set.iter().map(Step::Apply).collect();
+        let history = history();
+        let sql = Message::each(&frame(&history), &steps, 1, true).sql;
+        assert_eq!(sql.matches("BEGIN;").count(), 2);
+        assert_eq!(sql.matches("COMMIT;").count(), 2);
+        assert_eq!(sql.matches(LANDED).count(), 2);
+        assert_eq!(sql.matches("'synchronous_commit', 'off'").count(), 1);
+        let together = Message::together(&frame(&history), &steps, 1).sql;
+        assert_eq!(together.matches("BEGIN;").count(), 1);
+        assert_eq!(together.matches(LANDED).count(), 2);
+        assert!(
+            together.rfind("COMMIT;") < together.find(LANDED),
+            "rows only after the commit"
+        );
     }
 }

@@ -2,6 +2,10 @@
 //! change: a wrong password, an unknown database, a certificate the client does not trust. The
 //! rest (refused, unreachable, starting up) is worth retrying.
 
+use migrate_core::sqlstate::{
+    ADMIN_SHUTDOWN, CANNOT_CONNECT_NOW, INVALID_AUTHORIZATION, INVALID_CATALOG_NAME,
+    INVALID_PASSWORD, TOO_MANY_CONNECTIONS,
+};
 use rustls::{CertificateError, Error as TlsError};
 
 use crate::settings::DatabaseSettings;
@@ -12,16 +16,16 @@ pub(crate) fn permanent(error: &sqlx::Error, settings: &DatabaseSettings) -> Opt
     let url = settings.redacted_url();
     if let Some(db) = error.as_database_error() {
         return Some(match db.code().as_deref() {
-            Some("28P01" | "28000") => format!(
+            Some(INVALID_PASSWORD | INVALID_AUTHORIZATION) => format!(
                 "authentication failed for {url}: {}; check the user and password in {source}",
                 db.message()
             ),
-            Some("3D000") => format!(
+            Some(INVALID_CATALOG_NAME) => format!(
                 "database {:?} does not exist on {url}; create it first (in development: cargo xtask db-reset)",
                 settings.database_name().unwrap_or("?")
             ),
             // The server is starting up, shutting down or full: worth waiting for.
-            Some("57P03" | "53300" | "57P01") => return None,
+            Some(CANNOT_CONNECT_NOW | TOO_MANY_CONNECTIONS | ADMIN_SHUTDOWN) => return None,
             _ => format!("cannot connect to {url}: {}", db.message()),
         });
     }

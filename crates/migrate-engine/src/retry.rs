@@ -4,6 +4,10 @@
 
 use std::time::Duration;
 
+use migrate_core::sqlstate;
+
+use crate::error::has_sqlstate;
+
 const FIRST_PAUSE: Duration = Duration::from_millis(250);
 const MAX_PAUSE: Duration = Duration::from_secs(5);
 
@@ -22,10 +26,7 @@ fn base(attempt: u32) -> Duration {
 
 /// Whether an error is a lock wait given up (the only error worth retrying as it is).
 pub(crate) fn is_lock_timeout(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == "55P03")
+    has_sqlstate(error, sqlstate::LOCK_NOT_AVAILABLE)
 }
 
 #[cfg(test)]

@@ -1,75 +1,89 @@
 //! The one dedicated connection the engine works on. Advisory locks and settings belong to a
 //! server session, so it is never a pooled connection, it is checked not to go through a
 //! transaction pooler, and closing it (on every way out) releases the migration lock.
+//!
+//! The server is told to look after it: `client_connection_check_interval` ends the session
+//! within a second of `migrate` dying mid-statement (PostgreSQL would otherwise finish the
+//! statement, holding its locks, before it noticed), and TCP keepalives end it within
+//! [`KEEPALIVE_BOUND`] when the network between them dies.
 
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, Executor, PgConnection, Row};
 
 use crate::{
-    audit::Run,
     error::{Error, ErrorKind, Result},
     refusal,
     settings::DatabaseSettings,
+    shutdown::Shutdown,
 };
 
-/// A dedicated connection to the database being migrated, and a second one that watches it
-/// (who blocks it) once [`Session::ensure_direct`] has checked there is no pooler between.
+/// How soon the server notices a client that went away while a statement runs.
+const CONNECTION_CHECK: &str = "1s";
+/// TCP keepalive probes from the server: the first after 10 s of silence, then every 5 s,
+/// three unanswered end the session.
+const KEEPALIVES: &str = "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; \
+                          SET tcp_keepalives_count = 3;";
+/// How long a server takes, at most, to end the session of a client cut off by the network.
+pub const KEEPALIVE_BOUND: Duration = Duration::from_secs(25);
+
+/// A dedicated connection to the database being migrated, and for commands that change it a
+/// second one that watches it (who blocks it; whether it is to be cancelled).
 pub struct Session {
     pub(crate) conn: PgConnection,
     pub(crate) settings: DatabaseSettings,
-    /// The server session's pid, once known.
-    pub(crate) pid: Option<i32>,
+    /// The server session's pid.
+    pub(crate) pid: i32,
+    /// `current_database()`, which names sqlx's lock key.
+    pub(crate) database: String,
+    /// The second connection, for commands that change the schema.
     pub(crate) monitor: Option<PgConnection>,
-    /// The run of the audit trail under way, if any.
-    pub(crate) run: Option<Run>,
+    /// Asked to stop: cancel what runs, roll it back, record it, release the lock.
+    pub(crate) shutdown: Shutdown,
 }
 
 impl Session {
     /// Connects, retrying while the server is unreachable or starting, up to `timeout`.
     /// Authentication failures and unknown databases fail at once: waiting will not fix them.
-    pub async fn connect(settings: &DatabaseSettings, timeout: Duration) -> Result<Self> {
-        let options = settings.connect_options(&application_name());
-        let deadline = Instant::now() + timeout;
-        let mut delay = Duration::from_millis(100);
-        let mut last_report: Option<Instant> = None;
-        let url = settings.redacted_url();
-        loop {
-            let error = match PgConnection::connect_with(&options).await {
-                Ok(conn) => {
-                    return Ok(Self {
-                        conn,
-                        settings: settings.clone(),
-                        pid: None,
-                        monitor: None,
-                        run: None,
-                    });
-                }
-                Err(e) => e,
-            };
-            let error_text = settings.redact(&error.to_string());
-            if let Some(line) = refusal::permanent(&error, settings) {
-                return Err(Error::new(ErrorKind::Connect, settings.redact(&line)));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(Error::new(
-                    ErrorKind::Connect,
-                    format!(
-                        "cannot reach the database at {url} after {timeout:?}: {error_text}; check that the \
-                         server runs and the host and port are right (--connect-timeout waits longer)"
-                    ),
-                ));
-            }
-            if last_report.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
-                tracing::warn!(
-                    "cannot reach the database at {url} yet ({error_text}); retrying until {timeout:?} have passed"
-                );
-                last_report = Some(Instant::now());
-            }
-            tokio::time::sleep(delay.min(deadline - now)).await;
-            delay = (delay * 2).min(Duration::from_secs(2));
+    pub async fn connect(
+        settings: &DatabaseSettings,
+        timeout: Duration,
+        shutdown: &Shutdown,
+    ) -> Result<Self> {
+        let mut conn = connect(settings, &application_name(), timeout, shutdown).await?;
+        let (pid, database) = identify(&mut conn).await?;
+        Ok(Self {
+            conn,
+            settings: settings.clone(),
+            pid,
+            database,
+            monitor: None,
+            shutdown: shutdown.clone(),
+        })
+    }
+
+    /// [`Session::connect`] with the second connection, both opened at once, and the check
+    /// that no transaction pooler sits between: for commands that change the schema.
+    pub async fn connect_watched(
+        settings: &DatabaseSettings,
+        timeout: Duration,
+        shutdown: &Shutdown,
+    ) -> Result<Self> {
+        let monitor_options = settings.connect_options("migrate monitor");
+        let (session, monitor) = tokio::join!(
+            Self::connect(settings, timeout, shutdown),
+            PgConnection::connect_with(&monitor_options),
+        );
+        let mut session = session?;
+        match monitor {
+            Ok(monitor) => session.monitor = Some(monitor),
+            Err(e) => tracing::warn!(
+                "could not open a second connection to check for a transaction pooler ({}); checking with one",
+                settings.redact(&e.to_string())
+            ),
         }
+        session.ensure_direct().await?;
+        Ok(session)
     }
 
     /// Refuses a connection whose statements may run on different server sessions, as through
@@ -77,27 +91,16 @@ impl Session {
     /// migration belong to one session and would be stranded on another.
     ///
     /// One connection alone cannot tell: a pooler hands a quiet client the server it used last.
-    /// So a second connection asks in between. Directly (or with session pooling) every client
-    /// owns its server session, so the second one can never land on ours, and ours never moves.
-    /// That second connection then stays, to watch who blocks the first.
-    pub async fn ensure_direct(&mut self) -> Result<()> {
-        let ours = backend_pid(&mut self.conn).await?;
-        let monitor = self.settings.connect_options("migrate monitor");
-        let other = match PgConnection::connect_with(&monitor).await {
-            Ok(mut monitor) => {
-                let pid = backend_pid(&mut monitor).await?;
-                self.monitor = Some(monitor);
-                Some(pid)
-            }
-            Err(e) => {
-                tracing::warn!(
-                    "could not open a second connection to check for a transaction pooler ({}); checking with one",
-                    self.settings.redact(&e.to_string())
-                );
-                None
-            }
+    /// So the second connection asks in between. Directly (or with session pooling) every
+    /// client owns its server session, so the second one can never land on ours, and ours never
+    /// moves.
+    async fn ensure_direct(&mut self) -> Result<()> {
+        let ours = self.pid;
+        let other = match self.monitor.as_mut() {
+            Some(monitor) => Some(identify(monitor).await?.0),
+            None => None,
         };
-        let ours_again = backend_pid(&mut self.conn).await?;
+        let ours_again = identify(&mut self.conn).await?.0;
         let observed = if ours_again != ours {
             format!(
                 "this connection's statements ran on server sessions {ours} and then {ours_again}"
@@ -105,7 +108,6 @@ impl Session {
         } else if other == Some(ours) {
             format!("a second connection was handed this connection's server session (pid {ours})")
         } else {
-            self.pid = Some(ours);
             return Ok(());
         };
         Err(Error::new(
@@ -129,6 +131,51 @@ impl Session {
     }
 }
 
+/// One connection, retried while the server cannot be reached, until `timeout` or a stop.
+async fn connect(
+    settings: &DatabaseSettings,
+    application_name: &str,
+    timeout: Duration,
+    shutdown: &Shutdown,
+) -> Result<PgConnection> {
+    let options = settings.connect_options(application_name);
+    let deadline = Instant::now() + timeout;
+    let mut delay = Duration::from_millis(100);
+    let mut last_report: Option<Instant> = None;
+    let url = settings.redacted_url();
+    loop {
+        let error = match PgConnection::connect_with(&options).await {
+            Ok(conn) => return Ok(conn),
+            Err(e) => e,
+        };
+        let error_text = settings.redact(&error.to_string());
+        if let Some(line) = refusal::permanent(&error, settings) {
+            return Err(Error::new(ErrorKind::Connect, settings.redact(&line)));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Error::new(
+                ErrorKind::Connect,
+                format!(
+                    "cannot reach the database at {url} after {timeout:?}: {error_text}; check that the \
+                     server runs and the host and port are right (--connect-timeout waits longer)"
+                ),
+            ));
+        }
+        if last_report.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+            tracing::warn!(
+                "cannot reach the database at {url} yet ({error_text}); retrying until {timeout:?} have passed"
+            );
+            last_report = Some(Instant::now());
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay.min(deadline - now)) => {}
+            signal = shutdown.wait() => return Err(Error::interrupted(signal, "nothing was changed")),
+        }
+        delay = (delay * 2).min(Duration::from_secs(2));
+    }
+}
+
 /// Shown in `pg_stat_activity`, so whoever waits on our lock can see who holds it.
 fn application_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_default();
@@ -140,9 +187,14 @@ fn application_name() -> String {
     name
 }
 
-/// The server session's pid, asked in the simple-query protocol: prepared statements are
-/// per server session, so through a pooler they collide before the answer arrives.
-pub(crate) async fn backend_pid(conn: &mut PgConnection) -> Result<i32> {
-    let row = conn.fetch_one("SELECT pg_backend_pid()").await?;
-    Ok(row.try_get(0)?)
+/// The server session's pid and database, with the settings that make the server look after
+/// it; asked in the simple-query protocol: prepared statements are per server session, so
+/// through a pooler they collide before the answer arrives.
+async fn identify(conn: &mut PgConnection) -> Result<(i32, String)> {
+    let sql = format!(
+        "SET client_connection_check_interval = '{CONNECTION_CHECK}'; {KEEPALIVES} \
+         SELECT pg_backend_pid(), current_database()"
+    );
+    let row = conn.fetch_one(sqlx::AssertSqlSafe(sql)).await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
 }

@@ -63,7 +63,7 @@ pub struct StatusReport {
 
 impl StatusReport {
     /// Compares `set` with the history rows `applied`.
-    pub fn compare(set: &MigrationSet, applied: &[AppliedMigration]) -> Self {
+    pub(crate) fn compare(set: &MigrationSet, applied: &[AppliedMigration]) -> Self {
         let by_version: HashMap<i64, &AppliedMigration> =
             applied.iter().map(|a| (a.version, a)).collect();
         let mut entries: Vec<StatusEntry> = set
@@ -121,5 +121,62 @@ impl StatusReport {
             .iter()
             .rev()
             .find(|e| matches!(e.state, State::Applied | State::Modified | State::Missing))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{applied, foreign, set};
+
+    #[test]
+    fn every_migration_of_the_build_or_the_database_gets_its_state() {
+        let set = set(&[
+            ("1_a.sql", "SELECT 1;"),
+            ("2_b.sql", "SELECT 2;"),
+            ("3_c.sql", "SELECT 3;"),
+            ("4_d.sql", "SELECT 4;"),
+        ]);
+        let mut edited = applied(&set, 2);
+        edited.checksum = vec![7; 48];
+        let mut failed = applied(&set, 3);
+        failed.success = false;
+        let history = [
+            applied(&set, 1),
+            edited,
+            failed,
+            foreign(5, "from_elsewhere"),
+        ];
+        let report = StatusReport::compare(&set, &history);
+        let states: Vec<(i64, State)> = report
+            .entries
+            .iter()
+            .map(|e| (e.version, e.state))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (1, State::Applied),
+                (2, State::Modified),
+                (3, State::Failed),
+                (4, State::Pending),
+                (5, State::Missing),
+            ]
+        );
+        assert_eq!(report.entries[4].name, "from_elsewhere");
+        assert!(report.entries[3].applied_at.is_none());
+        assert_eq!(report.latest_applied().map(|e| e.version), Some(5));
+        assert!(!report.is_exact());
+    }
+
+    #[test]
+    fn exact_means_every_migration_applied_and_nothing_else() {
+        let set = set(&[("1_a.sql", "SELECT 1;"), ("2_b.sql", "SELECT 2;")]);
+        let both = [applied(&set, 1), applied(&set, 2)];
+        assert!(StatusReport::compare(&set, &both).is_exact());
+        assert!(!StatusReport::compare(&set, &both[..1]).is_exact());
+        let empty = StatusReport::compare(&set, &[]);
+        assert_eq!(empty.latest_applied().map(|e| e.version), None);
+        assert_eq!(empty.with_state(State::Pending).count(), 2);
     }
 }

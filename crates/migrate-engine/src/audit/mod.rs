@@ -3,27 +3,27 @@
 //! which build, and what failed. Every run that changes, or tries to change, the schema gets a
 //! row in the runs table, written under the migration lock as it starts and completed as it
 //! ends; each migration it applies, reverts or baselines gets a step row in the same
-//! transaction as its history row, and a failure gets one after the rollback, so that it
-//! survives. A run killed on the way keeps an open row, which the next run marks `unfinished`
-//! and reports. The tables sit beside the history table; sqlx never looks at them.
+//! transaction as its history row ([`crate::message`]), and a failure gets one after the
+//! rollback, so that it survives. A run killed on the way keeps an open row, which the next
+//! run marks `unfinished` and reports. The tables sit beside the history table; sqlx never
+//! looks at them.
 
-mod read;
+pub(crate) mod read;
 
 pub use read::{RunRecord, StepRecord};
 
 use std::time::Duration;
 
 use migrate_core::{
-    Migration,
-    history::{RUNS_TABLE, STEPS_TABLE, create_audit_tables},
+    history::{AUDIT_SHAPE, RUNS_TABLE, STEPS_TABLE, set_up_audit_tables},
+    quote::literal,
 };
 use sqlx::{AssertSqlSafe, Executor, PgConnection};
 
 use crate::{
     embedded::BuildInfo,
-    error::{ErrorKind, Result},
+    error::{Error, ErrorKind, Result},
     history::{HistoryTable, keep_writes_to_owner},
-    message::literal,
 };
 
 /// What a run's row says it is: the command and the build. Set with [`crate::Engine::recording`].
@@ -47,14 +47,6 @@ impl Default for RunInfo {
     }
 }
 
-/// The audit tables beside a history table.
-pub(crate) struct Audit {
-    runs: String,
-    steps: String,
-    /// The configured schemas missing yet, which the tables may need.
-    create_schemas: String,
-}
-
 /// The run being recorded, for its steps.
 #[derive(Debug)]
 pub(crate) struct Run {
@@ -63,68 +55,45 @@ pub(crate) struct Run {
     steps: String,
 }
 
-/// What a step did.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Direction {
-    Apply,
-    Revert,
-    Baseline,
-}
-
-impl Direction {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Apply => "apply",
-            Self::Revert => "revert",
-            Self::Baseline => "baseline",
-        }
-    }
-}
-
-impl Audit {
-    pub fn beside(history: &HistoryTable) -> Self {
-        Self {
-            runs: history.sibling(RUNS_TABLE),
-            steps: history.sibling(STEPS_TABLE),
-            create_schemas: history.create_schemas(),
-        }
-    }
-
-    /// Under the migration lock: creates the tables if needed (and the configured schemas, as
-    /// sqlx does before it migrates), marks the runs that never finished (and says so), and
-    /// records this one as started.
+impl Run {
+    /// Under the migration lock: sets the tables up if they are missing or older than
+    /// [`AUDIT_SHAPE`] (and the configured schemas, as sqlx does before it migrates), marks the
+    /// runs that never finished (and says so), and records this one as started.
     pub async fn start(
-        &self,
         conn: &mut PgConnection,
+        history: &HistoryTable,
         info: &RunInfo,
         lock_wait: Duration,
-    ) -> Result<Run> {
-        let setup = format!(
-            "{}{}{}{}",
-            self.create_schemas,
-            create_audit_tables(&self.runs, &self.steps),
-            keep_writes_to_owner(&self.runs),
-            keep_writes_to_owner(&self.steps)
-        );
-        conn.execute(AssertSqlSafe(setup)).await?;
-        let unfinished: Vec<(i64, String, String, String)> = sqlx::query_as(AssertSqlSafe(format!(
-            "UPDATE {} SET outcome = 'unfinished' WHERE outcome IS NULL \
-             RETURNING id, command, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), \
-                       database_role || coalesce(' from ' || client_host, '')",
-            self.runs
-        )))
-        .fetch_all(&mut *conn)
-        .await?;
-        for (id, command, started, by) in unfinished {
-            tracing::warn!(
-                "run {id} (`migrate {command}`, started {started} UTC by {by}) never finished: it was killed or lost its \
-                 connection. Each migration is applied whole or not at all: `migrate status` shows where it stopped"
+    ) -> Result<Self> {
+        let runs = history.sibling(RUNS_TABLE);
+        let steps = history.sibling(STEPS_TABLE);
+        if history.audit_shape.as_deref() != Some(AUDIT_SHAPE) {
+            let setup = format!(
+                "BEGIN;\nSET LOCAL client_min_messages = warning;\n{}{}{}{}COMMIT;\n",
+                history.create_schemas(),
+                set_up_audit_tables(&runs, &steps),
+                keep_writes_to_owner(&runs),
+                keep_writes_to_owner(&steps)
             );
+            conn.execute(AssertSqlSafe(setup)).await?;
         }
-        let id = sqlx::query_scalar(AssertSqlSafe(format!(
-            "INSERT INTO {} (command, client_host, os_user, build_version, build_commit, lock_wait_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            self.runs
+        type Row = (
+            i64,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
+            "WITH unfinished AS ( \
+                 UPDATE {runs} SET outcome = 'unfinished' WHERE outcome IS NULL \
+                 RETURNING id, command, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS started, \
+                           database_role || coalesce(' from ' || client_host, '') AS by), \
+             this AS ( \
+                 INSERT INTO {runs} (command, client_host, os_user, build_version, build_commit, lock_wait_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id) \
+             SELECT this.id, u.id, u.command, u.started, u.by FROM this LEFT JOIN unfinished u ON true \
+             ORDER BY u.id"
         )))
         .bind(&info.command)
         .bind(client_host())
@@ -132,95 +101,53 @@ impl Audit {
         .bind(info.build.version)
         .bind(info.build.commit)
         .bind(i64::try_from(lock_wait.as_millis()).unwrap_or(i64::MAX))
-        .fetch_one(&mut *conn)
+        .fetch_all(&mut *conn)
         .await?;
-        Ok(Run {
-            id,
-            runs: self.runs.clone(),
-            steps: self.steps.clone(),
+        for (_, run, command, started, by) in &rows {
+            if let (Some(run), Some(command), Some(started), Some(by)) = (run, command, started, by)
+            {
+                tracing::warn!(
+                    "run {run} (`migrate {command}`, started {started} UTC by {by}) never finished: it was killed or \
+                     lost its connection. Each migration is applied whole or not at all: `migrate status` shows where \
+                     it stopped"
+                );
+            }
+        }
+        Ok(Self {
+            id: rows[0].0,
+            runs,
+            steps,
         })
+    }
+
+    /// The statement completing the run's row with how it ended.
+    pub fn finish_sql<T>(&self, outcome: &Result<T>) -> String {
+        let (label, error) = match outcome {
+            Ok(_) => ("succeeded", "NULL".to_owned()),
+            Err(e) => (outcome_of(e), literal(&e.to_string())),
+        };
+        format!(
+            "UPDATE {} SET finished_at = clock_timestamp(), outcome = '{label}', error = {error} WHERE id = {};\n",
+            self.runs, self.id
+        )
+    }
+
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// The steps table, SQL name.
+    pub fn steps_table(&self) -> &str {
+        &self.steps
     }
 }
 
-impl Run {
-    /// Completes the run's row with how it ended.
-    pub async fn finish<T>(&self, conn: &mut PgConnection, outcome: &Result<T>) -> Result<()> {
-        let (label, error) = match outcome {
-            Ok(_) => ("succeeded", None),
-            Err(e) if e.kind() == ErrorKind::Refused => ("refused", Some(e.to_string())),
-            Err(e) => ("failed", Some(e.to_string())),
-        };
-        sqlx::query(AssertSqlSafe(format!(
-            "UPDATE {} SET finished_at = clock_timestamp(), outcome = $1, error = $2 WHERE id = $3",
-            self.runs
-        )))
-        .bind(label)
-        .bind(error)
-        .bind(self.id)
-        .execute(conn)
-        .await?;
-        Ok(())
-    }
-
-    /// The step row of `migration`, done: SQL for the transaction that does it.
-    /// `execution_time` is SQL for nanoseconds.
-    pub fn done(
-        &self,
-        migration: &Migration,
-        direction: Direction,
-        execution_time: &str,
-        attempts: u32,
-    ) -> String {
-        self.step(
-            migration,
-            direction,
-            "done",
-            execution_time,
-            attempts,
-            "NULL",
-        )
-    }
-
-    /// Records that `migration` failed, after its transaction was rolled back.
-    pub async fn failed(
-        &self,
-        conn: &mut PgConnection,
-        migration: &Migration,
-        direction: Direction,
-        attempts: u32,
-        error: &str,
-    ) -> Result<()> {
-        let sql = self.step(
-            migration,
-            direction,
-            "failed",
-            "-1",
-            attempts,
-            &literal(error),
-        );
-        conn.execute(AssertSqlSafe(sql)).await?;
-        Ok(())
-    }
-
-    fn step(
-        &self,
-        migration: &Migration,
-        direction: Direction,
-        outcome: &str,
-        execution_time: &str,
-        attempts: u32,
-        error: &str,
-    ) -> String {
-        format!(
-            "INSERT INTO {} (run_id, version, name, checksum, direction, outcome, execution_time, attempts, error) \
-             VALUES ({}, {}, {}, decode('{}', 'hex'), '{}', '{outcome}', {execution_time}, {attempts}, {error});\n",
-            self.steps,
-            self.id,
-            migration.version,
-            literal(&migration.name),
-            hex::encode(&migration.checksum),
-            direction.as_str(),
-        )
+/// The outcome a failed run is recorded with.
+fn outcome_of(error: &Error) -> &'static str {
+    match error.kind() {
+        ErrorKind::Refused => "refused",
+        ErrorKind::Interrupted => "interrupted",
+        _ => "failed",
     }
 }
 

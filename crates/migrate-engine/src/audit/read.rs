@@ -7,15 +7,16 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, PgConnection};
 
-use super::Audit;
+use migrate_core::history::{RUNS_TABLE, STEPS_TABLE};
+
 use crate::{engine::Engine, error::Result, history::HistoryTable, session::Session};
 
 impl Engine<'_> {
     /// The newest `limit` runs of the audit trail, newest first, with their steps. Takes no
     /// lock and changes nothing.
-    pub async fn history(&self, session: &mut Session, limit: i64) -> Result<Vec<RunRecord>> {
+    pub async fn runs(&self, session: &mut Session, limit: i64) -> Result<Vec<RunRecord>> {
         let history = HistoryTable::locate(&mut session.conn, self.set().config()).await?;
-        Audit::beside(&history).runs(&mut session.conn, limit).await
+        Trail::beside(&history).runs(&mut session.conn, limit).await
     }
 }
 
@@ -28,8 +29,8 @@ pub struct RunRecord {
     pub started_at: DateTime<Utc>,
     /// When it ended, unless it is running or never finished.
     pub finished_at: Option<DateTime<Utc>>,
-    /// `succeeded`, `failed`, `refused`, `running`, or `unfinished` (killed, or its
-    /// connection lost).
+    /// `succeeded`, `failed`, `refused`, `interrupted` (SIGTERM, SIGINT), `running`, or
+    /// `unfinished` (killed, or its connection lost).
     pub outcome: String,
     /// Its error, when it failed or was refused.
     pub error: Option<String>,
@@ -51,6 +52,10 @@ pub struct RunRecord {
     pub build_commit: String,
     /// How long it waited for the migration lock.
     pub lock_wait_ms: i64,
+    /// The server's WAL position as it started (after taking the lock): point-in-time
+    /// recovery to just before it undoes the run. None in runs recorded before `migrate`
+    /// kept it.
+    pub start_lsn: Option<String>,
     /// What it did, in order.
     #[sqlx(skip)]
     pub steps: Vec<StepRecord>,
@@ -81,10 +86,25 @@ pub struct StepRecord {
     pub error: Option<String>,
 }
 
-impl Audit {
+/// The audit tables beside a history table, to read.
+pub(crate) struct Trail {
+    runs: String,
+    steps: String,
+    exists: bool,
+}
+
+impl Trail {
+    pub fn beside(history: &HistoryTable) -> Self {
+        Self {
+            runs: history.sibling(RUNS_TABLE),
+            steps: history.sibling(STEPS_TABLE),
+            exists: history.audit_shape.is_some(),
+        }
+    }
+
     /// The newest `limit` runs, newest first, with their steps.
     pub async fn runs(&self, conn: &mut PgConnection, limit: i64) -> Result<Vec<RunRecord>> {
-        if !self.exists(conn).await? {
+        if !self.exists {
             return Ok(Vec::new());
         }
         let mut runs: Vec<RunRecord> = sqlx::query_as(AssertSqlSafe(format!(
@@ -93,7 +113,7 @@ impl Audit {
                                                         AND a.application_name = r.application_name) \
                                            THEN 'running' ELSE 'unfinished' END) AS outcome, \
                     error, command, database_role, application_name, client_addr, client_host, os_user, \
-                    build_version, build_commit, lock_wait_ms \
+                    build_version, build_commit, lock_wait_ms, start_lsn::text AS start_lsn \
              FROM {} r ORDER BY id DESC LIMIT $1",
             self.runs
         )))
@@ -120,7 +140,7 @@ impl Audit {
 
     /// Who last applied (or baselined) each version: `role on host`.
     pub async fn applied_by(&self, conn: &mut PgConnection) -> Result<BTreeMap<i64, String>> {
-        if !self.exists(conn).await? {
+        if !self.exists {
             return Ok(BTreeMap::new());
         }
         let rows: Vec<(i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
@@ -134,17 +154,5 @@ impl Audit {
         .fetch_all(conn)
         .await?;
         Ok(rows.into_iter().collect())
-    }
-
-    async fn exists(&self, conn: &mut PgConnection) -> Result<bool> {
-        Ok(
-            sqlx::query_scalar(
-                "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL",
-            )
-            .bind(&self.runs)
-            .bind(&self.steps)
-            .fetch_one(conn)
-            .await?,
-        )
     }
 }

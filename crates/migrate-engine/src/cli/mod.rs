@@ -40,43 +40,60 @@ pub const EXIT_INTERRUPTED: u8 = 4;
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    command: Command,
     /// How, and on which migrations.
     #[command(flatten)]
-    pub options: Options,
-    /// The command line as typed, which the audit trail records (`up --to 5`); [`main`] sets
-    /// it, and a caller that builds a `Cli` itself may.
+    options: Options,
+    /// The arguments as given, which the audit trail records (`up --to 5`).
     #[arg(skip)]
-    pub command_line: String,
+    command_line: String,
+}
+
+impl Cli {
+    /// Parses `args` (without the program name), as `migrate` does its own.
+    pub fn from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        let mut cli = Self::try_parse_from(std::iter::once("migrate".into()).chain(args.clone()))?;
+        cli.command_line = args
+            .iter()
+            .map(|arg| arg.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(cli)
+    }
 }
 
 /// Options every command takes.
 #[derive(Debug, Args)]
-pub struct Options {
+struct Options {
     /// Read migrations from this directory instead of the ones embedded in the binary.
     #[arg(long, global = true, value_name = "DIR")]
-    pub source: Option<PathBuf>,
+    source: Option<PathBuf>,
     /// The sqlx configuration for --source (default: ./sqlx.toml when it exists). Without
     /// --source, migrations are read from its migrations-dir.
     #[arg(long, global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    config: Option<PathBuf>,
     /// Keep retrying an unreachable server this long.
     #[arg(long, global = true, env = "MIGRATE_CONNECT_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
-    pub connect_timeout: Duration,
+    connect_timeout: Duration,
     /// Wait this long for another runner to finish before giving up with exit code 3.
     #[arg(long, global = true, env = "MIGRATE_LOCK_WAIT", default_value = "10m", value_parser = humantime::parse_duration)]
-    pub lock_wait: Duration,
+    lock_wait: Duration,
     /// Per attempt: give up waiting for a table lock after this long (the queries queued behind
     /// the migration wait as long), roll back, retry.
     #[arg(long, global = true, env = "MIGRATE_LOCK_TIMEOUT", default_value = "100ms", value_parser = humantime::parse_duration)]
-    pub lock_timeout: Duration,
+    lock_timeout: Duration,
     /// How many times to try a migration that keeps hitting --lock-timeout; the pauses between
     /// grow from 0.25 s to 5 s, so 30 attempts give up after about 2 minutes.
     #[arg(long, global = true, env = "MIGRATE_LOCK_RETRIES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
-    pub lock_retries: u32,
+    lock_retries: u32,
     /// Per statement: cancel any statement running longer than this (default: no limit).
     #[arg(long, global = true, env = "MIGRATE_STATEMENT_TIMEOUT", value_parser = humantime::parse_duration)]
-    pub statement_timeout: Option<Duration>,
+    statement_timeout: Option<Duration>,
 }
 
 impl Options {
@@ -86,14 +103,13 @@ impl Options {
             lock_timeout: self.lock_timeout,
             lock_retries: self.lock_retries,
             statement_timeout: self.statement_timeout,
-            allow_down: false,
         }
     }
 }
 
 /// `migrate`'s commands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+enum Command {
     /// Apply pending migrations, oldest first.
     Up(UpArgs),
     /// Revert applied migrations, newest first (one by default).
@@ -128,29 +144,42 @@ pub enum Command {
     Rehearse(RehearseArgs),
 }
 
+impl Command {
+    /// Whether it changes the schema (and so runs under the migration lock).
+    fn changes_schema(&self) -> bool {
+        matches!(
+            self,
+            Command::Up(args) if !args.dry_run
+        ) || matches!(
+            self,
+            Command::Down(args) if !args.dry_run
+        ) || matches!(self, Command::Baseline(_) | Command::Rehearse(_))
+    }
+}
+
 /// `migrate up`'s arguments.
 #[derive(Debug, Args)]
-pub struct UpArgs {
+struct UpArgs {
     /// Stop after this version (it must be one of this build's migrations).
     #[arg(long, value_name = "VERSION", allow_negative_numbers = true)]
-    pub to: Option<i64>,
+    to: Option<i64>,
     /// Print what would be applied and change nothing (not even the history table).
     #[arg(long)]
-    pub dry_run: bool,
+    dry_run: bool,
     /// Run all pending migrations in one transaction: all or nothing (not for no-transaction
     /// files; thousands of new tables may need a larger max_locks_per_transaction).
     #[arg(long)]
-    pub single_transaction: bool,
+    single_transaction: bool,
     /// Send at most N migrations to the server in one message, each still in its own
     /// transaction (default: as many as took about 25 ms before, up to 64; 1: one by one).
     #[arg(long, value_name = "N", conflicts_with = "single_transaction", value_parser = clap::value_parser!(u16).range(1..))]
-    pub per_message: Option<u16>,
+    per_message: Option<u16>,
     /// Proceed although the database has migrations this build does not know.
     #[arg(long)]
-    pub ignore_missing: bool,
+    ignore_missing: bool,
     /// Apply pending migrations older than the newest applied one.
     #[arg(long)]
-    pub allow_out_of_order: bool,
+    allow_out_of_order: bool,
 }
 
 impl UpArgs {
@@ -167,10 +196,10 @@ impl UpArgs {
 
 /// `migrate down`'s arguments.
 #[derive(Debug, Args)]
-pub struct DownArgs {
+struct DownArgs {
     /// Revert this many migrations.
     #[arg(long, value_name = "N", conflicts_with_all = ["to", "all"], value_parser = clap::value_parser!(u32).range(1..))]
-    pub steps: Option<u32>,
+    steps: Option<u32>,
     /// Revert every migration newer than VERSION.
     #[arg(
         long,
@@ -178,17 +207,17 @@ pub struct DownArgs {
         conflicts_with = "all",
         allow_negative_numbers = true
     )]
-    pub to: Option<i64>,
+    to: Option<i64>,
     /// Revert every applied migration.
     #[arg(long)]
-    pub all: bool,
+    all: bool,
     /// Print what would be reverted and change nothing.
     #[arg(long)]
-    pub dry_run: bool,
+    dry_run: bool,
     /// Allow reverting: production is forward-only, so `down` is refused (and the refusal
     /// recorded) without it.
     #[arg(long, env = "MIGRATE_ALLOW_DOWN", value_parser = clap::builder::FalseyValueParser::new())]
-    pub allow_down: bool,
+    allow_down: bool,
 }
 
 impl DownArgs {
@@ -197,19 +226,20 @@ impl DownArgs {
             steps: self.steps,
             to: self.to,
             all: self.all,
+            allow_down: self.allow_down,
         }
     }
 }
 
 /// `migrate baseline`'s arguments.
 #[derive(Debug, Args)]
-pub struct BaselineArgs {
+struct BaselineArgs {
     /// Record up to this version (default: all of this build's migrations).
     #[arg(long, value_name = "VERSION", allow_negative_numbers = true)]
-    pub to: Option<i64>,
+    to: Option<i64>,
     /// Proceed although the history table already has rows (only missing ones are added).
     #[arg(long)]
-    pub force: bool,
+    force: bool,
 }
 
 impl BaselineArgs {
@@ -223,17 +253,17 @@ impl BaselineArgs {
 
 /// `migrate rehearse`'s arguments.
 #[derive(Debug, Args)]
-pub struct RehearseArgs {
+struct RehearseArgs {
     /// Rows in every table before each migration.
     #[arg(long, value_name = "N", default_value_t = RehearseOptions::default().rows)]
-    pub rows: u64,
+    rows: u64,
     /// Load the rows of this data-only dump (`pg_dump --data-only`, plain format) after the
     /// migrations it was taken at, and rehearse the newer ones on them.
     #[arg(long, value_name = "FILE")]
-    pub data: Option<PathBuf>,
+    data: Option<PathBuf>,
     /// Fail when a migration holds ACCESS EXCLUSIVE on an existing table longer than this.
     #[arg(long, value_name = "DURATION", default_value = "200ms", value_parser = humantime::parse_duration)]
-    pub max_exclusive: Duration,
+    max_exclusive: Duration,
 }
 
 impl RehearseArgs {
@@ -259,8 +289,7 @@ pub fn main(embedded: &Embedded) -> ExitCode {
         Shutdown::install().expect("signal handlers install")
     };
     let dotenv = settings::load_dotenv();
-    let mut cli = Cli::parse();
-    cli.command_line = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let cli = Cli::from_args(std::env::args_os().skip(1)).unwrap_or_else(|e| e.exit());
     telemetry::init();
     #[expect(
         clippy::disallowed_methods,
@@ -282,7 +311,7 @@ pub fn main(embedded: &Embedded) -> ExitCode {
 }
 
 /// The exit code for a failure: 3 when the lock wait ran out, 4 when interrupted, else 1.
-pub fn exit_code(error: &Error) -> ExitCode {
+fn exit_code(error: &Error) -> ExitCode {
     match error.kind() {
         ErrorKind::LockWait => ExitCode::from(EXIT_LOCK_WAIT),
         ErrorKind::Interrupted => ExitCode::from(EXIT_INTERRUPTED),

@@ -26,24 +26,25 @@ impl Cli {
     pub async fn run(self, embedded: &Embedded, shutdown: Shutdown) -> Result<()> {
         let set = self.migration_set(embedded)?;
         let run = RunInfo {
-            command: self.command_line.clone(),
+            command: match self.command_line.as_str() {
+                "" => RunInfo::default().command,
+                line => line.to_owned(),
+            },
             build: embedded.build,
         };
         let settings = DatabaseSettings::for_migrations()?;
-        let work = async {
-            let mut session = Session::connect(&settings, self.options.connect_timeout).await?;
-            let outcome = self.dispatch(&set, run, &mut session).await;
-            // Closing the session releases the migration lock on every path, errors included.
-            session.close().await;
-            outcome
+        let timeout = self.options.connect_timeout;
+        // Commands that change the schema get the second session: the pooler check, who
+        // blocks, cancelling on a stop request.
+        let mut session = if self.command.changes_schema() {
+            Session::connect_watched(&settings, timeout, &shutdown).await?
+        } else {
+            Session::connect(&settings, timeout, &shutdown).await?
         };
-        tokio::select! {
-            outcome = work => outcome,
-            signal = shutdown.wait() => Err(Error::new(
-                ErrorKind::Interrupted,
-                format!("stopped by {signal}; run migrate again"),
-            )),
-        }
+        let outcome = self.dispatch(&set, run, &mut session).await;
+        // Closing the session releases the migration lock on every path, errors included.
+        session.close().await;
+        outcome
     }
 
     /// The migrations to work with: `--source DIR` with `--config FILE` (or `./sqlx.toml`),
@@ -78,17 +79,7 @@ impl Cli {
         run: RunInfo,
         session: &mut Session,
     ) -> Result<()> {
-        let mut policy = self.options.policy();
-        if let Command::Down(args) = &self.command {
-            policy.allow_down = args.allow_down;
-        }
-        let engine = Engine::new(set, policy).recording(run);
-        if matches!(
-            self.command,
-            Command::Up(_) | Command::Down(_) | Command::Baseline(_) | Command::Rehearse(_)
-        ) {
-            session.ensure_direct().await?;
-        }
+        let engine = Engine::new(set, self.options.policy()).recording(run);
         match &self.command {
             Command::Up(args) if args.dry_run => {
                 print_plan(
@@ -118,7 +109,7 @@ impl Cli {
             },
             Command::Status { json } => print_status(&engine.status(session).await?, *json),
             Command::History { json, limit } => {
-                print_history(&engine.history(session, *limit).await?, *json)
+                print_history(&engine.runs(session, *limit).await?, *json)
             }
             Command::Verify => verify(&engine.status(session).await?)?,
         }
@@ -171,8 +162,13 @@ fn print_history(runs: &[RunRecord], as_json: bool) {
             .as_deref()
             .map(|a| format!(", from {a}"))
             .unwrap_or_default();
+        let lsn = run
+            .start_lsn
+            .as_deref()
+            .map(|lsn| format!("  WAL {lsn}"))
+            .unwrap_or_default();
         println!(
-            "run {}  {} UTC  {}{took}  `migrate {}`  by {}{host}{user}{addr}  build {} ({})  lock wait {} ms",
+            "run {}  {} UTC  {}{took}  `migrate {}`  by {}{host}{user}{addr}  build {} ({})  lock wait {} ms{lsn}",
             run.id,
             run.started_at.format("%Y-%m-%d %H:%M:%S"),
             run.outcome,

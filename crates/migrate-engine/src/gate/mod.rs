@@ -96,7 +96,7 @@ where
 }
 
 /// What `report` means for a process that embeds its migrations; `table` names the history.
-pub fn classify(report: &StatusReport, table: &str) -> SchemaState {
+pub(crate) fn classify(report: &StatusReport, table: &str) -> SchemaState {
     let versions = |state| {
         report
             .with_state(state)

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::{AssertSqlSafe, Executor, PgConnection};
 
-use crate::message::literal;
+use migrate_core::quote::{ident, literal};
 
 /// A table that could not be filled, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +193,7 @@ fn insert(
             }
             continue;
         };
-        names.push(quote_ident(&column.name));
+        names.push(ident(&column.name));
         values.push(value);
     }
     if names.is_empty() {
@@ -244,10 +244,6 @@ fn value(column: &Column, mode: Mode) -> Option<String> {
     } else {
         value
     })
-}
-
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Every column of every user table, with what generating its values needs to know.

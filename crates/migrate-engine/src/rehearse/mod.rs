@@ -26,10 +26,11 @@ use std::{
 use migrate_core::{Migration, history::owned_tables};
 
 use crate::{
-    engine::{Audited, Engine},
+    engine::Engine,
     error::{Error, ErrorKind, Result},
-    runner::{Grouping, Step},
+    locked::{Audited, Locked},
     session::Session,
+    step::Step,
 };
 
 /// How to rehearse.
@@ -63,14 +64,14 @@ impl Engine<'_> {
         session: &mut Session,
         options: &RehearseOptions,
     ) -> Result<Rehearsal> {
-        if session.monitor.is_none() || session.pid.is_none() {
+        if session.monitor.is_none() {
             return Err(Error::new(
                 ErrorKind::Connect,
                 "rehearse watches the migrations' locks from a second connection, and none could be opened",
             ));
         }
-        self.locked(session, Audited::No, async |session| {
-            refuse_unless_empty(session).await?;
+        self.locked(session, Audited::No, async |locked| {
+            refuse_unless_empty(locked.session).await?;
             let mut rehearsal = Rehearsal {
                 rows: options.rows,
                 max_exclusive: options.max_exclusive,
@@ -79,7 +80,7 @@ impl Engine<'_> {
             let mut keep = BTreeSet::new();
             let mut first = 0;
             if let Some(path) = &options.data {
-                let loaded = self.load(session, path).await?;
+                let loaded = self.load(locked, path).await?;
                 first = self
                     .set()
                     .iter()
@@ -89,9 +90,7 @@ impl Engine<'_> {
                 rehearsal.loaded = Some(loaded);
             }
             for migration in self.set().iter().skip(first) {
-                let rehearsed = self
-                    .rehearse_one(session, migration, options, &keep)
-                    .await?;
+                let rehearsed = self.rehearse_one(locked, migration, options, &keep).await?;
                 let failed = rehearsed.failure.is_some();
                 rehearsal.migrations.push(rehearsed);
                 if failed {
@@ -105,10 +104,10 @@ impl Engine<'_> {
     }
 
     /// Applies the migrations `path`'s data was taken at, then loads it.
-    async fn load(&self, session: &mut Session, path: &std::path::Path) -> Result<Loaded> {
+    async fn load(&self, locked: &mut Locked<'_>, path: &std::path::Path) -> Result<Loaded> {
         let dump = dump::Dump::open(path)?;
-        let table = self.table();
-        let applied = dump.applied(&mut session.conn, table).await?;
+        let table = self.set().config().table.as_sql();
+        let applied = dump.applied(&mut locked.session.conn, table).await?;
         let at = applied.iter().map(|(v, _)| *v).max().unwrap_or_default();
         let mut odd = Vec::new();
         for (version, checksum) in &applied {
@@ -143,10 +142,12 @@ impl Engine<'_> {
             .take(expected.len())
             .map(Step::Apply)
             .collect();
-        let each = Grouping::Each { per_message: None };
-        self.runner(session).await?.run(&steps, each).await?;
+        locked.runner(self).each(&steps, None).await?;
         let loaded = dump
-            .load(&mut session.conn, &owned_tables(&self.set().config().table))
+            .load(
+                &mut locked.session.conn,
+                &owned_tables(&self.set().config().table),
+            )
             .await?;
         tracing::info!(
             "loaded {} rows into {} tables from {} (taken at migration {at})",
@@ -164,37 +165,32 @@ impl Engine<'_> {
 
     async fn rehearse_one(
         &self,
-        session: &mut Session,
+        locked: &mut Locked<'_>,
         migration: &Migration,
         options: &RehearseOptions,
         keep: &BTreeSet<String>,
     ) -> Result<Rehearsed> {
         let owned = owned_tables(&self.set().config().table);
-        let unfilled = fill::fill(&mut session.conn, options.rows, &owned, keep).await?;
-        let before = observe::tables(&mut session.conn, &owned).await?;
-        let Session {
-            conn, monitor, pid, ..
-        } = session;
-        let (Some(monitor), Some(pid)) = (monitor.as_mut(), *pid) else {
-            unreachable!("checked before rehearsing");
-        };
+        let conn = &mut locked.session.conn;
+        let unfilled = fill::fill(conn, options.rows, &owned, keep).await?;
+        let before = observe::tables(conn, &owned).await?;
+        let pid = locked.session.pid;
+        let mut runner = locked.runner(self);
         // The monitor watches the locks here, not who blocks: nothing else uses this database.
-        let mut runner = self.runner_on(conn, None, Some(pid)).await?;
+        let monitor = runner.monitor.take().expect("checked before rehearsing");
         runner.replay = true;
         runner.before_commit = Some(observe::NOTE_LOCKS);
-        let one_by_one = Grouping::Each {
-            per_message: Some(1),
-        };
         let started = Instant::now();
         let (outcome, seen) = observe::locks_during(
-            runner.run(&[Step::Apply(migration)], one_by_one),
+            runner.each(&[Step::Apply(migration)], Some(1)),
             monitor,
             pid,
         )
         .await;
         let took = started.elapsed();
+        let conn = &mut locked.session.conn;
         let seen = match seen {
-            Ok(seen) => observe::with_noted(&mut session.conn, seen).await?,
+            Ok(seen) => observe::with_noted(conn, seen).await?,
             Err(e) => return Err(e.into()),
         };
         let failure = match outcome {
@@ -202,7 +198,7 @@ impl Engine<'_> {
             Err(e) if e.kind() == ErrorKind::Failed => Some(e.lines().join("; ")),
             Err(e) => return Err(e),
         };
-        let after = observe::tables(&mut session.conn, &owned).await?;
+        let after = observe::tables(conn, &owned).await?;
         let rewrites = before
             .values()
             .filter_map(|old| {

@@ -6,34 +6,46 @@ use std::time::Instant;
 
 use sqlx::{AssertSqlSafe, Executor, PgConnection};
 
-use super::{Runner, Step, failure};
+use super::{Runner, failure, send::Reply};
 use crate::{
     error::{Error, ErrorKind, Result},
-    message::line_of,
+    message::{Message, line_of},
+    step::Step,
 };
 
 impl Runner<'_> {
-    pub(super) async fn run_alone(&mut self, step: Step<'_>) -> Result<()> {
+    pub(super) async fn alone(&mut self, step: Step<'_>) -> Result<()> {
         let migration = step.migration();
         let script = step.script();
         self.conn
-            .execute(AssertSqlSafe(self.limits.set_statements("")))
+            .execute(AssertSqlSafe(self.limits.for_session()))
             .await?;
         let invalid_before = invalid_indexes(self.conn).await?;
         let started = Instant::now();
-        let outcome = self.conn.execute(AssertSqlSafe(script.sql.as_str())).await;
+        let Reply {
+            error, interrupted, ..
+        } = self.send(&Message::alone(step), &[]).await;
         let took = started.elapsed();
         let reset = self
             .conn
             .execute("RESET lock_timeout; RESET statement_timeout;")
             .await;
-        if let Err(error) = outcome {
+        if let Some(error) = error {
             let line = match failure::position(&error) {
                 Some(position) => Some(line_of(&script.sql, position - 1)),
                 None => self.find_line(step).await,
             };
-            let line = line.map(|line| (0, line));
-            let mut failed = self.failure(&error, &[step], line, 1, None);
+            let mut failed = match interrupted {
+                Some(signal) => Error::interrupted(
+                    signal,
+                    &format!(
+                        "{} {} was cancelled; it ran outside a transaction, so check what it left",
+                        step.verb(),
+                        migration.label()
+                    ),
+                ),
+                None => self.failure(&error, &[step], line.map(|line| (0, line)), 1, None),
+            };
             let left: Vec<String> = invalid_indexes(self.conn)
                 .await?
                 .into_iter()
@@ -43,35 +55,27 @@ impl Runner<'_> {
                 failed.push(format!(
                     "{}: the failed statement left the INVALID index {index}; remove it with \
                      `DROP INDEX CONCURRENTLY IF EXISTS {index};` before running migrate again",
-                    self.path(script)
+                    self.set.path_of(script)
                 ));
             }
             self.record_failure(step, 1, &failed).await;
             return Err(failed);
         }
         reset?;
-        let nanos = took.as_nanos().min(i64::MAX as u128).to_string();
-        let bookkeeping = format!(
-            "{}{}",
-            self.history.setup(),
-            self.bookkeeping(step, &nanos, 1)
-        );
-        self.conn
-            .execute(AssertSqlSafe(bookkeeping))
-            .await
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Failed,
-                    format!(
-                        "{} ran, but recording it in the history table failed: {e}; the change is in place: \
-                         record it with `migrate baseline --force --to {}` or undo it by hand",
-                        migration.label(),
-                        migration.version
-                    ),
-                )
-            })?;
+        let bookkeeping = Message::after_alone(&self.frame(), step, took.as_nanos());
+        let Reply { error, .. } = self.send(&bookkeeping, &[step]).await;
+        if let Some(e) = error {
+            return Err(Error::new(
+                ErrorKind::Failed,
+                format!(
+                    "{} ran, but recording it in the history table failed: {e}; the change is in place: \
+                     record it with `migrate baseline --force --to {}` or undo it by hand",
+                    migration.label(),
+                    migration.version
+                ),
+            ));
+        }
         self.history.created();
-        tracing::info!("{} {} in {took:.1?}", step.done(), migration.label());
         Ok(())
     }
 }

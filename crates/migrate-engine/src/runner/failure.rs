@@ -7,11 +7,15 @@ use sqlx::{
     postgres::{PgDatabaseError, PgErrorPosition},
 };
 
-use super::{Runner, Step, describe};
+use migrate_core::sqlstate;
+
+use super::Runner;
 use crate::{
-    blockers::Blocker,
-    error::{Error, ErrorKind},
+    error::{Error, ErrorKind, has_sqlstate},
+    holder::Holder,
+    message::{Located, Message},
     retry,
+    step::{Step, describe},
 };
 
 /// The server's error, when there is one.
@@ -19,6 +23,12 @@ fn pg_error(error: &sqlx::Error) -> Option<&PgDatabaseError> {
     error
         .as_database_error()?
         .try_downcast_ref::<PgDatabaseError>()
+}
+
+/// Whether `error`, pointing at `located` in a message, is a syntax error there: PostgreSQL
+/// parses a message whole before it runs any of it, so nothing of it ran.
+pub(super) fn nothing_ran(error: &sqlx::Error, located: Option<Located>) -> bool {
+    located.is_some() && has_sqlstate(error, sqlstate::SYNTAX_ERROR)
 }
 
 /// The 1-based character position the server points at in what it was sent.
@@ -30,23 +40,57 @@ pub(super) fn position(error: &sqlx::Error) -> Option<usize> {
 }
 
 impl Runner<'_> {
+    /// The failure of `steps` (one, unless they ran in one transaction), recorded in the audit
+    /// trail; see [`Runner::failure`].
+    pub(super) async fn fail(
+        &mut self,
+        steps: &[Step<'_>],
+        error: &sqlx::Error,
+        located: Option<(usize, usize)>,
+        attempts: u32,
+        blocker: Option<&Holder>,
+    ) -> Error {
+        let failed = self.failure(error, steps, located, attempts, blocker);
+        let step = located.map_or(steps[0], |(index, _)| steps[index]);
+        self.record_failure(step, attempts, &failed).await;
+        failed
+    }
+
+    /// `step` was cancelled by `signal` and rolled back: recorded as such.
+    pub(super) async fn interrupted(
+        &mut self,
+        step: Step<'_>,
+        signal: &'static str,
+        attempts: u32,
+    ) -> Error {
+        let error = Error::interrupted(
+            signal,
+            &format!(
+                "{} {} was cancelled and rolled back, and nothing after it ran",
+                step.verb(),
+                step.migration().label()
+            ),
+        );
+        self.record_failure(step, attempts, &error).await;
+        error
+    }
+
     /// Which of `steps` fails, when the server gave no position: they are replayed one by one
     /// in a transaction that is then rolled back.
     pub(super) async fn find_failing(&mut self, steps: &[Step<'_>]) -> Option<usize> {
         let mut failed = None;
+        let frame = self.frame();
+        let trials: Vec<String> = (0..steps.len())
+            .map(|index| Message::trial(&frame, steps, index))
+            .collect();
         let begin = format!(
             "BEGIN;\n{}{}",
-            self.limits.set_statements("LOCAL"),
-            self.history.setup()
+            self.history.setup(),
+            self.limits.for_transaction()
         );
         if self.conn.execute(AssertSqlSafe(begin)).await.is_ok() {
-            for (index, &step) in steps.iter().enumerate() {
-                let sql = format!(
-                    "{}\n;\n{}",
-                    step.script().sql,
-                    self.bookkeeping(step, "-1", 1)
-                );
-                if self.conn.execute(AssertSqlSafe(sql)).await.is_err() {
+            for (index, trial) in trials.into_iter().enumerate() {
+                if self.conn.execute(AssertSqlSafe(trial)).await.is_err() {
                     failed = Some(index);
                     break;
                 }
@@ -69,7 +113,7 @@ impl Runner<'_> {
             return None;
         }
         let mut line = None;
-        let begin = format!("BEGIN;\n{}", self.limits.set_statements("LOCAL"));
+        let begin = format!("BEGIN;\n{}", self.limits.for_transaction());
         if self.conn.execute(AssertSqlSafe(begin)).await.is_ok() {
             for statement in &statements {
                 if self
@@ -95,7 +139,7 @@ impl Runner<'_> {
         steps: &[Step<'_>],
         located: Option<(usize, usize)>,
         attempts: u32,
-        blocker: Option<&Blocker>,
+        blocker: Option<&Holder>,
     ) -> Error {
         let step = located
             .map(|(index, _)| steps[index])
@@ -109,13 +153,13 @@ impl Runner<'_> {
                 "{} {} failed at {} line {line}",
                 step.verb(),
                 step.migration().label(),
-                self.path(step.script())
+                self.set.path_of(step.script())
             ),
             (Some(step), _) => format!(
                 "{} {} failed ({})",
                 step.verb(),
                 step.migration().label(),
-                self.path(step.script())
+                self.set.path_of(step.script())
             ),
             (None, _) => format!("{} {} failed", steps[0].verb(), describe(steps)),
         };
