@@ -1,28 +1,41 @@
 //! Project automation: `cargo xtask <command>` (`cargo xtask --help` lists them).
 //!
-//! One module per command; `flags.rs` declares them all. Every child process goes through
+//! One module per command, named after it; `flags.rs` declares them all. What they share
+//! lives apart: `db/` (servers, scratch databases, schema dumps), `tools/` (programs installed
+//! under `target/tools/`), `git/`, `migrate_bin` (the app's `migrate` binary) and `sqlx_data`.
+//! Every child process goes through
 //! `pg_cluster::process`, which prints it before it runs; database URLs and passwords travel in
 //! environment variables, never on a command line.
 
+// Commands, one module each, named after them.
 mod bench;
-mod branch;
 mod ci;
-mod db;
-mod flags;
-mod git;
-mod migrate;
+mod db_down;
+mod db_reset;
+mod db_up;
 mod migrate_check;
 mod migrate_create;
+mod migrate_current;
+mod migrate_down;
 mod migrate_lint;
 mod migrate_rebase;
 mod migrate_rehearse;
-mod pg_url;
-mod postgres;
-mod schema;
-mod scratch;
-mod sqlx_data;
-mod stack;
+mod migrate_status;
+mod migrate_up;
+mod pg_install;
+mod schema_dump;
+mod sqlx_check;
+mod sqlx_prepare;
 mod test;
+mod up;
+
+// What the commands share.
+mod db;
+mod flags;
+mod git;
+mod migrate_bin;
+mod sqlx_data;
+mod tools;
 
 use std::{
     path::{Path, PathBuf},

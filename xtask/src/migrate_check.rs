@@ -20,11 +20,14 @@ use xshell::Shell;
 
 use crate::{
     Source,
-    branch::Branch,
-    db::DevDatabase,
-    flags, git, migrate,
-    schema::{self, catalog, diff},
-    scratch::ScratchDb,
+    db::{
+        Server,
+        schema::{self, catalog, diff},
+        scratch::ScratchDb,
+    },
+    flags,
+    git::{self, branch::Branch},
+    migrate_bin,
 };
 
 const CHECKS: [&str; 6] = [
@@ -46,8 +49,8 @@ impl flags::MigrateCheck {
             bail!("--only {only:?}: the checks are {}", CHECKS.join(", "));
         }
         let wants = |check: &str| self.only.as_deref().is_none_or(|only| only == check);
-        let db = DevDatabase::scratch_server(sh)?;
-        migrate::build_app(sh)?;
+        let db = Server::scratch(sh)?;
+        migrate_bin::build_app(sh)?;
 
         let mut failed = Vec::new();
         let mut report = |check: &str, outcome: anyhow::Result<String>| match outcome {
@@ -97,10 +100,10 @@ impl flags::MigrateCheck {
 }
 
 /// Applies everything to an empty database; returns its schema dump.
-fn fresh(db: &DevDatabase, source: &Source) -> anyhow::Result<String> {
+fn fresh(db: &Server, source: &Source) -> anyhow::Result<String> {
     let scratch = ScratchDb::create(db, "fresh")?;
     process::check(
-        migrate::on(&scratch.url, source, &["up"])?,
+        migrate_bin::on(&scratch.url, source, &["up"])?,
         "migrate up on an empty database",
     )?;
     schema::dump(db, &scratch.url, &source.config()?)
@@ -130,7 +133,7 @@ fn compare_snapshot(dump: &str, snapshot: &Path) -> anyhow::Result<String> {
     )
 }
 
-fn round_trip(db: &DevDatabase, source: &Source) -> anyhow::Result<String> {
+fn round_trip(db: &Server, source: &Source) -> anyhow::Result<String> {
     let scratch = ScratchDb::create(db, "roundtrip")?;
     let mut problems = Vec::new();
     let mut irreversible = Vec::new();
@@ -140,14 +143,14 @@ fn round_trip(db: &DevDatabase, source: &Source) -> anyhow::Result<String> {
         let before = catalog(db, &scratch.url, &set)?;
         let to = migration.version.to_string();
         process::check(
-            migrate::on(&scratch.url, source, &["up", "--to", &to])?,
+            migrate_bin::on(&scratch.url, source, &["up", "--to", &to])?,
             &format!("applying {label}"),
         )?;
         if migration.down.is_none() {
             irreversible.push(label);
             continue;
         }
-        let down = migrate::on(&scratch.url, source, &["down", "--allow-down"])?;
+        let down = migrate_bin::on(&scratch.url, source, &["down", "--allow-down"])?;
         if !down.status.success() {
             problems.push(format!(
                 "{label}: its down failed:\n{}",
@@ -165,7 +168,7 @@ fn round_trip(db: &DevDatabase, source: &Source) -> anyhow::Result<String> {
             }
         }
         // Continue from the migrated state whatever the down did.
-        let again = migrate::on(&scratch.url, source, &["up", "--to", &to])?;
+        let again = migrate_bin::on(&scratch.url, source, &["up", "--to", &to])?;
         if !again.status.success() && problems.is_empty() {
             problems.push(format!("{label}: applying it again after its down failed"));
         }
@@ -247,7 +250,7 @@ fn order(sh: &Shell, source: &Path, against: Option<&str>) -> anyhow::Result<Str
     )
 }
 
-fn baseline(db: &DevDatabase, source: &Source, snapshot: &Path) -> anyhow::Result<String> {
+fn baseline(db: &Server, source: &Source, snapshot: &Path) -> anyhow::Result<String> {
     let scratch = ScratchDb::create(db, "baseline")?;
     let mut load = db.psql(&scratch.url);
     load.arg("-f").arg(snapshot);
@@ -260,11 +263,11 @@ fn baseline(db: &DevDatabase, source: &Source, snapshot: &Path) -> anyhow::Resul
         );
     }
     process::check(
-        migrate::on(&scratch.url, source, &["baseline"])?,
+        migrate_bin::on(&scratch.url, source, &["baseline"])?,
         "migrate baseline",
     )?;
     let up = process::check(
-        migrate::on(&scratch.url, source, &["up", "--dry-run"])?,
+        migrate_bin::on(&scratch.url, source, &["up", "--dry-run"])?,
         "migrate up --dry-run",
     )?;
     let pending = String::from_utf8_lossy(&up.stdout);
@@ -276,7 +279,7 @@ fn baseline(db: &DevDatabase, source: &Source, snapshot: &Path) -> anyhow::Resul
         );
     }
     process::check(
-        migrate::on(&scratch.url, source, &["verify"])?,
+        migrate_bin::on(&scratch.url, source, &["verify"])?,
         "migrate verify",
     )?;
     Ok(String::new())

@@ -15,11 +15,11 @@ use xshell::Shell;
 
 use crate::{
     Source,
-    branch::{Added, Branch},
-    db::DevDatabase,
-    flags, migrate,
+    db::{DevDatabase, schema},
+    flags,
+    git::branch::{Added, Branch},
+    migrate_bin,
     migrate_create::next_version,
-    schema,
 };
 
 impl flags::MigrateRebase {
@@ -83,8 +83,8 @@ impl flags::MigrateRebase {
 /// would look missing there, and the new one pending.
 fn refuse_recorded(sh: &Shell, source: &Source, added: &[Added]) -> anyhow::Result<()> {
     let db = DevDatabase::ensure(sh)?;
-    migrate::build_app(sh)?;
-    let mut status = migrate::command(
+    migrate_bin::build_app(sh)?;
+    let mut status = migrate_bin::command(
         "debug",
         &db.migrator,
         Some(&source.dir),

@@ -8,7 +8,11 @@ use anyhow::Context;
 use pg_cluster::process;
 use xshell::Shell;
 
-use crate::{Source, db::DevDatabase, flags, migrate, scratch::ScratchDb};
+use crate::{
+    Source,
+    db::{Server, scratch::ScratchDb},
+    flags, migrate_bin,
+};
 
 impl flags::MigrateRehearse {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
@@ -24,11 +28,11 @@ impl flags::MigrateRehearse {
         if let Some(max) = self.max_exclusive {
             args.extend(["--max-exclusive".to_owned(), max]);
         }
-        let db = DevDatabase::scratch_server(sh)?;
-        migrate::build_app(sh)?;
+        let db = Server::scratch(sh)?;
+        migrate_bin::build_app(sh)?;
         let scratch = ScratchDb::create(&db, "rehearse")?;
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut rehearse = migrate::on_source(&scratch.url, &source, &args);
+        let mut rehearse = migrate_bin::on_source(&scratch.url, &source, &args);
         rehearse.env("RUST_LOG", "warn");
         process::run(rehearse)
     }

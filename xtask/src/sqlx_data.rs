@@ -22,43 +22,16 @@ use pg_cluster::process;
 use walkdir::WalkDir;
 use xshell::{Cmd, Shell, cmd};
 
-use crate::{db::DevDatabase, flags, project_config, project_root, scratch::ScratchDb, target_dir};
+use crate::{
+    db::{Server, scratch::ScratchDb},
+    project_config, project_root, target_dir,
+};
 
 /// The crates whose queries are checked at compile time.
 const QUERY_CRATES: [&str; 2] = ["app", "crates/migrate-engine"];
 
-impl flags::SqlxPrepare {
-    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let fresh = expand_online(sh, check_query_crates(sh))?;
-        let committed = project_root().join(".sqlx");
-        let diff = compare(&committed, &fresh)?;
-        if committed.exists() {
-            fs::remove_dir_all(&committed)?;
-        }
-        fs::create_dir_all(&committed)?;
-        for entry in fs::read_dir(&fresh)? {
-            let entry = entry?;
-            fs::copy(entry.path(), committed.join(entry.file_name()))?;
-        }
-        eprintln!(
-            ".sqlx/ regenerated: {} queries ({} new, {} changed, {} removed)",
-            fs::read_dir(&committed)?.count(),
-            diff.missing.len(),
-            diff.stale.len(),
-            diff.leftover.len()
-        );
-        Ok(())
-    }
-}
-
-impl flags::SqlxCheck {
-    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        check(&expand_online(sh, check_query_crates(sh))?)
-    }
-}
-
 /// `cargo check` of the crates that hold query macros.
-fn check_query_crates(sh: &Shell) -> Cmd<'_> {
+pub fn check_query_crates(sh: &Shell) -> Cmd<'_> {
     cmd!(
         sh,
         "cargo check --package app --package migrate-engine --lib --bins"
@@ -93,7 +66,7 @@ pub fn check(fresh: &Path) -> anyhow::Result<()> {
 /// crates once more: the variables that switch the macros online change every crate's
 /// fingerprint.
 pub fn expand_online(sh: &Shell, cargo: Cmd<'_>) -> anyhow::Result<PathBuf> {
-    let db = DevDatabase::scratch_server(sh)?;
+    let db = Server::scratch(sh)?;
     let scratch = ScratchDb::create(&db, "sqlx")?;
     apply_migrations(&db, &scratch)?;
 
@@ -127,7 +100,7 @@ pub fn expand_online(sh: &Shell, cargo: Cmd<'_>) -> anyhow::Result<PathBuf> {
 
 /// The schema the queries are checked against: every up migration applied with psql, then
 /// sqlx's history table (the engine's queries read it).
-fn apply_migrations(db: &DevDatabase, scratch: &ScratchDb<'_>) -> anyhow::Result<()> {
+fn apply_migrations(db: &Server, scratch: &ScratchDb<'_>) -> anyhow::Result<()> {
     let config = project_config()?;
     let set = MigrationSet::from_dir(&project_root().join("migrations"), config.clone())?;
     eprintln!(
@@ -156,10 +129,10 @@ fn apply_migrations(db: &DevDatabase, scratch: &ScratchDb<'_>) -> anyhow::Result
 }
 
 #[derive(Default)]
-struct Diff {
-    missing: Vec<(String, String)>,
-    stale: Vec<(String, String)>,
-    leftover: Vec<(String, String)>,
+pub struct Diff {
+    pub missing: Vec<(String, String)>,
+    pub stale: Vec<(String, String)>,
+    pub leftover: Vec<(String, String)>,
 }
 
 impl Diff {
@@ -169,7 +142,7 @@ impl Diff {
 }
 
 /// Compares the committed data with freshly generated data, file by file.
-fn compare(committed: &Path, fresh: &Path) -> anyhow::Result<Diff> {
+pub fn compare(committed: &Path, fresh: &Path) -> anyhow::Result<Diff> {
     let read = |dir: &Path| -> anyhow::Result<BTreeMap<String, String>> {
         let mut files = BTreeMap::new();
         if dir.exists() {

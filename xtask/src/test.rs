@@ -10,7 +10,7 @@
 use pg_cluster::process;
 use xshell::{Shell, cmd};
 
-use crate::{db::DevDatabase, flags, postgres};
+use crate::{db::Server, flags, tools::postgres};
 
 impl flags::Test {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
@@ -42,13 +42,13 @@ impl flags::Test {
                 if major > 15 {
                     postgres::clients(sh)?; // pg_dump as new as the server
                 }
-                DevDatabase::scratch_cluster(sh, bin, major)?
+                Server::scratch_cluster(sh, bin, major)?
             }
-            None => DevDatabase::scratch_server(sh)?,
+            None => Server::scratch(sh)?,
         };
         // xtask's own tests drive the app's binaries through `cargo xtask`, which builds them:
         // build them now, once, rather than inside a test while the others wait for cargo.
-        crate::migrate::build_app(sh)?;
+        crate::migrate_bin::build_app(sh)?;
         let args = self.args;
         let nextest = process::succeeds(cmd!(sh, "cargo nextest --version"));
         let mut tests = if nextest {

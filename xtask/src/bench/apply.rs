@@ -11,7 +11,7 @@ use super::{
     Ctx,
     report::{Section, median, ms, ratio, show_ms},
 };
-use crate::{pg_url::PgUrl, scratch::ScratchDb};
+use crate::db::{scratch::ScratchDb, url::PgUrl};
 
 /// One way of applying a directory of migrations to an empty database.
 struct Tool {

@@ -16,7 +16,7 @@ use super::{
     Ctx,
     report::{Section, median, show_ms},
 };
-use crate::migrate;
+use crate::migrate_bin;
 
 const PROCESSES: usize = 64;
 const READY_LINE: &str = "schema: every migration of this build is applied; ready";
@@ -88,7 +88,7 @@ fn once(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
             herd.push(process::spawn(process)?);
         }
         let log = fs::File::create(logs.join("migrate.log"))?;
-        let mut migrate = migrate::command("release", &scratch.url, None, &["up"]);
+        let mut migrate = migrate_bin::command("release", &scratch.url, None, &["up"]);
         migrate.stderr(log);
         process::spawn(migrate)
     })();

@@ -20,7 +20,8 @@ use pg_cluster::process;
 use xshell::{Shell, cmd};
 
 use crate::{
-    db::DevDatabase, flags, migrate, pg_url::PgUrl, project_root, scratch::ScratchDb, target_dir,
+    db::{Server, scratch::ScratchDb, url::PgUrl},
+    flags, migrate_bin, project_root, target_dir,
 };
 
 const SQLX_CLI_VERSION: &str = "0.9.0";
@@ -28,7 +29,7 @@ const FIGURES: [&str; 4] = ["apply", "herd", "traffic", "test-setup"];
 
 /// What every figure needs.
 pub struct Ctx<'a> {
-    pub db: &'a DevDatabase,
+    pub db: &'a Server,
     /// Runs per measurement (some figures use fewer); the median is reported.
     pub runs: usize,
     /// `target/bench/`: generated migrations, logs.
@@ -41,12 +42,12 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn release_binary(&self, name: &str) -> PathBuf {
-        migrate::app_binary("release", name)
+        migrate_bin::app_binary("release", name)
     }
 
     /// The release `migrate --source DIR ARGS` on `url`.
     pub fn migrate(&self, dir: &Path, url: &PgUrl, args: &[&str]) -> Command {
-        migrate::command("release", url, Some(dir), args)
+        migrate_bin::command("release", url, Some(dir), args)
     }
 
     /// psql on `url`, reading its script from stdin.
@@ -117,7 +118,7 @@ impl flags::Bench {
             bail!("--only {unknown:?}: the figures are {}", FIGURES.join(", "));
         }
         let runs = self.runs.unwrap_or(5).max(1) as usize;
-        let db = DevDatabase::bench_server(sh)?;
+        let db = Server::bench(sh)?;
         process::run(cmd!(
             sh,
             "cargo build --release --package app --bins --example sqlx_migrator"
@@ -200,7 +201,7 @@ fn install_sqlx_cli(sh: &Shell) -> anyhow::Result<()> {
 }
 
 /// The machine, as BENCHMARKS.md describes it.
-fn machine(sh: &Shell, db: &DevDatabase) -> anyhow::Result<String> {
+fn machine(sh: &Shell, db: &Server) -> anyhow::Result<String> {
     let first_line_with = |path: &str, key: &str| {
         fs::read_to_string(path)
             .ok()

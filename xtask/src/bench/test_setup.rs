@@ -10,7 +10,7 @@ use super::{
     apply::time,
     report::{Section, median, show_ms},
 };
-use crate::db::ident;
+use migrate_core::quote::ident;
 
 const SIZES: [usize; 2] = [20, 200];
 

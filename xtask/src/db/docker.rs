@@ -5,7 +5,7 @@ use std::process::Command;
 use pg_cluster::process;
 use xshell::{Shell, cmd};
 
-use crate::pg_url::PgUrl;
+use super::url::PgUrl;
 
 /// Port the compose file publishes the database on (`DB_PORT` changes it).
 const DEFAULT_PORT: &str = "55433";
@@ -24,6 +24,24 @@ pub fn up(sh: &Shell) -> anyhow::Result<PgUrl> {
     PgUrl::parse(&format!(
         "postgres://postgres:postgres@127.0.0.1:{port}/postgres"
     ))
+}
+
+/// psql as the superuser in `database`, inside the `db` container.
+pub fn psql(database: &str) -> Command {
+    let mut exec = Command::new("docker");
+    exec.args([
+        "compose",
+        "exec",
+        "-T",
+        "db",
+        "psql",
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+    ])
+    .args(["-U", "postgres", "-d", database]);
+    exec
 }
 
 pub fn down(sh: &Shell, purge: bool) -> anyhow::Result<()> {

@@ -1,13 +1,20 @@
-//! The databases `cargo xtask` works with: the development database, and a server for scratch
-//! databases (tests, checks, benchmarks). Which server, in order:
-//! 1. `DATABASE_URL` when set (environment or `.env`): used as it is, always, for both;
-//! 2. a Docker engine that answers: the `db` service of docker-compose.yml, for both;
+//! The PostgreSQL servers `cargo xtask` works with, and the development database on one of
+//! them. Which server, in order:
+//! 1. `DATABASE_URL` when set (environment or `.env`): used as it is, always;
+//! 2. a Docker engine that answers: the `db` service of docker-compose.yml;
 //! 3. installed PostgreSQL server binaries: throwaway clusters, one for development under
-//!    `target/dev-postgres/`, one for scratch databases with its data in memory.
+//!    `target/dev-postgres/`, one for scratch databases with its data in memory, one for
+//!    benchmarks that commits durably.
+//!
+//! A [`Server`] is where scratch databases come and go (tests, checks, benchmarks); the
+//! [`DevDatabase`] is the app's own database on the development server, with its two roles.
 
-mod cluster;
-mod docker;
-mod roles;
+pub mod cluster;
+pub mod docker;
+pub mod roles;
+pub mod schema;
+pub mod scratch;
+pub mod url;
 
 use std::{
     path::{Path, PathBuf},
@@ -16,10 +23,11 @@ use std::{
 
 use anyhow::{Context, bail};
 use cluster::Spec;
+use migrate_core::quote::{ident, literal};
 use pg_cluster::process;
-use xshell::Shell;
 
-use crate::{flags, pg_url::PgUrl, postgres};
+use crate::tools::postgres;
+use url::PgUrl;
 
 const NO_SERVER: &str = "no database available: DATABASE_URL is not set, no Docker engine answers, and no \
     PostgreSQL server binaries (initdb, pg_ctl) were found. Install one of them (Debian/Ubuntu: \
@@ -29,123 +37,93 @@ const NO_SERVER: &str = "no database available: DATABASE_URL is not set, no Dock
 /// The database the app uses in development.
 pub const APP_DATABASE: &str = "app";
 
-/// Where the development database is, and how to reach it.
-pub struct DevDatabase {
-    pub server: Server,
-    /// Can create databases and roles on the server; the test suite gets this one.
+/// A PostgreSQL server, and a role on it that may create databases and roles.
+pub struct Server {
+    pub kind: Kind,
+    /// The test suite gets this one.
     pub admin: PgUrl,
-    /// What `migrate` connects with (`MIGRATION_DATABASE_URL`).
-    pub migrator: PgUrl,
-    /// What the api and workers connect with (`DATABASE_URL`).
-    pub runtime: PgUrl,
 }
 
-pub enum Server {
+/// Who runs a server.
+pub enum Kind {
     /// Given by `DATABASE_URL`; this project does not manage it.
     External,
     Docker,
     Cluster(pg_cluster::Cluster),
 }
 
-impl DevDatabase {
-    /// Finds or starts the server and makes sure the app's database exists, with its roles
-    /// when this project manages the server.
-    pub fn ensure(sh: &Shell) -> anyhow::Result<Self> {
-        let db = Self::server(sh, &Spec::dev(), None)?;
-        if db.manages_roles() {
-            let created = db.create_app_database()?;
-            roles::ensure(&db, created)?;
-        }
-        Ok(db)
-    }
+/// The development database: the app's database on the development server, and the URLs of
+/// its two roles.
+pub struct DevDatabase {
+    pub server: Server,
+    /// What `migrate` connects with (`MIGRATION_DATABASE_URL`).
+    pub migrator: PgUrl,
+    /// What the api and workers connect with (`DATABASE_URL`).
+    pub runtime: PgUrl,
+}
 
-    /// A server where scratch databases may be created and dropped (tests, checks, benches).
-    /// Only `admin` matters.
-    pub fn scratch_server(sh: &Shell) -> anyhow::Result<Self> {
-        Self::server(sh, &Spec::scratch(None), None)
+impl Server {
+    /// A server where scratch databases may be created and dropped (tests, checks).
+    pub fn scratch(sh: &xshell::Shell) -> anyhow::Result<Self> {
+        Self::pick(sh, &Spec::scratch(None), None)
     }
 
     /// A server for benchmarks: `DATABASE_URL`'s, else docker compose's, else a throwaway
     /// cluster that commits durably, as production does.
-    pub fn bench_server(sh: &Shell) -> anyhow::Result<Self> {
-        Self::server(sh, &Spec::bench(), None)
+    pub fn bench(sh: &xshell::Shell) -> anyhow::Result<Self> {
+        Self::pick(sh, &Spec::bench(), None)
     }
 
     /// A throwaway cluster for scratch databases, run with the server binaries in `bin_dir`
     /// (of major version `major`), whatever else is available.
-    pub fn scratch_cluster(sh: &Shell, bin_dir: &Path, major: u32) -> anyhow::Result<Self> {
-        Self::server(sh, &Spec::scratch(Some(major)), Some(bin_dir))
+    pub fn scratch_cluster(sh: &xshell::Shell, bin_dir: &Path, major: u32) -> anyhow::Result<Self> {
+        Self::pick(sh, &Spec::scratch(Some(major)), Some(bin_dir))
     }
 
     /// With `bin_dir`, a throwaway cluster run with those binaries; otherwise `DATABASE_URL`'s
     /// server, else docker compose's `db` service, else a throwaway cluster from the installed
     /// server binaries.
-    fn server(sh: &Shell, spec: &Spec, bin_dir: Option<&Path>) -> anyhow::Result<Self> {
+    fn pick(sh: &xshell::Shell, spec: &Spec, bin_dir: Option<&Path>) -> anyhow::Result<Self> {
         if bin_dir.is_none()
-            && let Some(db) = Self::from_env()?
+            && let Some(admin) = env_admin()?
         {
-            return Ok(db);
+            return Ok(Self {
+                kind: Kind::External,
+                admin,
+            });
         }
-        let (server, admin) = if bin_dir.is_none() && docker::engine_answers() {
+        if bin_dir.is_none() && docker::engine_answers() {
             eprintln!(
                 "{}: a Docker engine answers, so docker compose runs the `db` service",
                 spec.purpose
             );
-            (Server::Docker, docker::up(sh)?)
-        } else {
-            let Some(bin_dir) = bin_dir
-                .map(Path::to_owned)
-                .or_else(pg_cluster::find_server_binaries)
-            else {
-                bail!("{NO_SERVER}")
-            };
-            eprintln!(
-                "{}: no DATABASE_URL and no Docker engine; a throwaway cluster from {}",
-                spec.purpose,
-                bin_dir.display()
-            );
-            let cluster = cluster::up(spec, &bin_dir)?;
-            let admin = PgUrl::parse(&cluster.admin_url())?;
-            (Server::Cluster(cluster), admin)
+            return Ok(Self {
+                kind: Kind::Docker,
+                admin: docker::up(sh)?,
+            });
+        }
+        let Some(bin_dir) = bin_dir
+            .map(Path::to_owned)
+            .or_else(pg_cluster::find_server_binaries)
+        else {
+            bail!("{NO_SERVER}")
         };
-        let app = admin.with_database(APP_DATABASE);
+        eprintln!(
+            "{}: no DATABASE_URL and no Docker engine; a throwaway cluster from {}",
+            spec.purpose,
+            bin_dir.display()
+        );
+        let cluster = cluster::up(spec, &bin_dir)?;
+        let admin = PgUrl::parse(&cluster.admin_url())?;
         Ok(Self {
-            server,
-            migrator: app.with_user(roles::MIGRATOR, roles::MIGRATOR),
-            runtime: app.with_user(roles::RUNTIME, roles::RUNTIME),
+            kind: Kind::Cluster(cluster),
             admin,
         })
     }
 
-    fn manages_roles(&self) -> bool {
-        !matches!(self.server, Server::External)
-    }
-
-    /// An explicit `DATABASE_URL` always wins. `MIGRATION_DATABASE_URL` and
-    /// `TEST_DATABASE_URL` may refine it.
-    fn from_env() -> anyhow::Result<Option<Self>> {
-        let Some(url) = env_url("DATABASE_URL") else {
-            return Ok(None);
-        };
-        let runtime = PgUrl::parse(&url).context("DATABASE_URL")?;
-        let migrator = match env_url("MIGRATION_DATABASE_URL") {
-            Some(url) => PgUrl::parse(&url).context("MIGRATION_DATABASE_URL")?,
-            None => runtime.clone(),
-        };
-        let admin = match env_url("TEST_DATABASE_URL") {
-            Some(url) => PgUrl::parse(&url).context("TEST_DATABASE_URL")?,
-            None => migrator.with_database("postgres"),
-        };
-        eprintln!(
-            "database: DATABASE_URL is set, so it is used as given: {}",
-            runtime.redacted()
-        );
-        Ok(Some(Self {
-            server: Server::External,
-            admin,
-            migrator,
-            runtime,
-        }))
+    /// Whether this project runs the server, and so sets its roles up.
+    pub fn is_managed(&self) -> bool {
+        !matches!(self.kind, Kind::External)
     }
 
     /// A PostgreSQL client program (psql, pg_dump, pgbench) connected to `url` through `PG*`
@@ -153,8 +131,8 @@ impl DevDatabase {
     /// installed PostgreSQL 18 clients (pg_dump refuses a server newer than itself); else the
     /// one on PATH.
     pub fn client(&self, program: &str, url: &PgUrl) -> Command {
-        let beside_server = match &self.server {
-            Server::Cluster(cluster) => Some(cluster.tool(program)).filter(|p| p.is_absolute()),
+        let beside_server = match &self.kind {
+            Kind::Cluster(cluster) => Some(cluster.tool(program)).filter(|p| p.is_absolute()),
             _ => None,
         };
         let path = beside_server
@@ -181,23 +159,8 @@ impl DevDatabase {
     /// psql as the admin in `database`: in the container when docker compose runs the server
     /// (the host may have no PostgreSQL client), else here.
     fn admin_psql(&self, database: &str) -> Command {
-        match self.server {
-            Server::Docker => {
-                let mut exec = Command::new("docker");
-                exec.args([
-                    "compose",
-                    "exec",
-                    "-T",
-                    "db",
-                    "psql",
-                    "-X",
-                    "-q",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                ])
-                .args(["-U", "postgres", "-d", database]);
-                exec
-            }
+        match self.kind {
+            Kind::Docker => docker::psql(database),
             _ => self.psql(&self.admin.with_database(database)),
         }
     }
@@ -233,95 +196,91 @@ impl DevDatabase {
         self.admin_sql_in("postgres", sql)
     }
 
-    /// Creates the app's database when it is missing; returns whether it did.
-    fn create_app_database(&self) -> anyhow::Result<bool> {
-        let name = self
-            .migrator
-            .database()
-            .unwrap_or_else(|| APP_DATABASE.to_owned());
+    /// Creates database `name` when it is missing; returns whether it did.
+    pub fn create_database(&self, name: &str) -> anyhow::Result<bool> {
         let exists = self.admin_sql(&format!(
             "SELECT 1 FROM pg_database WHERE datname = {}",
-            literal(&name)
+            literal(name)
         ))?;
         if !exists.trim().is_empty() {
             return Ok(false);
         }
-        self.admin_sql(&format!("CREATE DATABASE {}", ident(&name)))?;
+        self.admin_sql(&format!("CREATE DATABASE {}", ident(name)))?;
         Ok(true)
     }
 }
 
-fn env_url(var: &str) -> Option<String> {
-    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
-}
-
-pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-pub fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-impl flags::DbUp {
-    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let db = DevDatabase::ensure(sh)?;
-        eprintln!(
-            "database ready. Migrate with `cargo xtask migrate-up`; the URLs (passwords hidden):"
-        );
-        println!("MIGRATION_DATABASE_URL={}", db.migrator.redacted());
-        println!("DATABASE_URL={}", db.runtime.redacted());
-        Ok(())
+impl DevDatabase {
+    /// Finds or starts the development server and makes sure the app's database exists, with
+    /// its roles when this project manages the server.
+    pub fn ensure(sh: &xshell::Shell) -> anyhow::Result<Self> {
+        let db = Self::locate(sh)?;
+        if db.server.is_managed() {
+            let created = db.server.create_database(&db.name())?;
+            roles::ensure(&db.server, created)?;
+        }
+        Ok(db)
     }
-}
 
-impl flags::DbDown {
-    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        if env_url("DATABASE_URL").is_some() {
-            eprintln!(
-                "DATABASE_URL points at a server this project does not manage; nothing to stop"
-            );
-            return Ok(());
-        }
-        let mut stopped = cluster::down(&Spec::dev(), self.purge)?;
-        stopped |= cluster::down(&Spec::scratch(None), self.purge)?;
-        stopped |= cluster::down(&Spec::bench(), self.purge)?;
-        for major in 15..=postgres::NEWEST {
-            stopped |= cluster::down(&Spec::scratch(Some(major)), self.purge)?;
-        }
-        if docker::engine_answers() {
-            docker::down(sh, self.purge)?;
-            stopped = true;
-        }
-        if !stopped {
-            eprintln!("no development database is running");
-        }
-        Ok(())
+    /// The development server and the app database's URLs, without creating anything.
+    pub fn locate(sh: &xshell::Shell) -> anyhow::Result<Self> {
+        let server = Server::pick(sh, &Spec::dev(), None)?;
+        let (migrator, runtime) = match env_url("DATABASE_URL") {
+            Some(url) => {
+                let runtime = PgUrl::parse(&url).context("DATABASE_URL")?;
+                let migrator = match env_url("MIGRATION_DATABASE_URL") {
+                    Some(url) => PgUrl::parse(&url).context("MIGRATION_DATABASE_URL")?,
+                    None => runtime.clone(),
+                };
+                (migrator, runtime)
+            }
+            None => {
+                let app = server.admin.with_database(APP_DATABASE);
+                (
+                    app.with_user(roles::MIGRATOR, roles::MIGRATOR),
+                    app.with_user(roles::RUNTIME, roles::RUNTIME),
+                )
+            }
+        };
+        Ok(Self {
+            server,
+            migrator,
+            runtime,
+        })
     }
-}
 
-impl flags::DbReset {
-    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let db = DevDatabase::server(sh, &Spec::dev(), None)?;
-        let name = db
-            .migrator
+    /// The app database's name.
+    pub fn name(&self) -> String {
+        self.migrator
             .database()
-            .context("the migration URL names no database")?;
-        if !db.migrator.is_local() && !self.force {
-            bail!(
-                "refusing to reset database {name:?} on {}: it is not on this machine. Pass --force if you mean it",
-                db.migrator.host().unwrap_or("?")
-            );
-        }
-        eprintln!("resetting database {name:?} on {}", db.migrator.redacted());
-        db.admin_sql(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            ident(&name)
-        ))?;
-        let created = db.create_app_database()?;
-        if db.manages_roles() {
-            roles::ensure(&db, created)?;
-        }
-        crate::migrate::run(sh, &db, &["up"])
+            .unwrap_or_else(|| APP_DATABASE.to_owned())
     }
+}
+
+/// An explicit `DATABASE_URL` always wins: the admin URL is `TEST_DATABASE_URL`, else the
+/// migrator's (`MIGRATION_DATABASE_URL`, else `DATABASE_URL`) on the maintenance database.
+fn env_admin() -> anyhow::Result<Option<PgUrl>> {
+    let Some(url) = env_url("DATABASE_URL") else {
+        return Ok(None);
+    };
+    let runtime = PgUrl::parse(&url).context("DATABASE_URL")?;
+    let admin = match (
+        env_url("TEST_DATABASE_URL"),
+        env_url("MIGRATION_DATABASE_URL"),
+    ) {
+        (Some(url), _) => PgUrl::parse(&url).context("TEST_DATABASE_URL")?,
+        (None, Some(url)) => PgUrl::parse(&url)
+            .context("MIGRATION_DATABASE_URL")?
+            .with_database("postgres"),
+        (None, None) => runtime.with_database("postgres"),
+    };
+    eprintln!(
+        "database: DATABASE_URL is set, so it is used as given: {}",
+        runtime.redacted()
+    );
+    Ok(Some(admin))
+}
+
+pub fn env_url(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
 }

@@ -4,7 +4,9 @@
 use anyhow::{Context, bail};
 use migrate_core::roles::{self, Roles};
 
-use super::{APP_DATABASE, DevDatabase, literal};
+use migrate_core::quote::literal;
+
+use super::{APP_DATABASE, Server};
 use crate::project_root;
 
 pub const MIGRATOR: &str = "app_migrator";
@@ -12,7 +14,7 @@ pub const RUNTIME: &str = "app_runtime";
 
 /// Creates the roles and grants when they are missing, then checks that the migrator owns
 /// everything in the schema (objects made before the roles existed would lock it out).
-pub fn ensure(db: &DevDatabase, database_created: bool) -> anyhow::Result<()> {
+pub fn ensure(db: &Server, database_created: bool) -> anyhow::Result<()> {
     let present = db.admin_sql(&format!(
         "SELECT count(*) FROM pg_roles WHERE rolname IN ({}, {})",
         literal(MIGRATOR),

@@ -1,6 +1,6 @@
-//! `migrate-up`, `migrate-down`, `migrate-current`, `migrate-status`: the app's own `migrate`
-//! binary on the development database, so development runs the code production runs. Every
-//! other command that migrates a database (checks, schema dumps, benchmarks) starts it here too.
+//! The app's `migrate` binary, as every command that migrates a database runs it (the
+//! `migrate-*` commands on the development database; checks, schema dumps and benchmarks on
+//! scratch databases): development and CI run the code production runs.
 
 use std::{
     path::{Path, PathBuf},
@@ -10,7 +10,11 @@ use std::{
 use pg_cluster::process;
 use xshell::{Shell, cmd};
 
-use crate::{Source, db::DevDatabase, flags, pg_url::PgUrl, target_dir};
+use crate::{
+    Source,
+    db::{DevDatabase, url::PgUrl},
+    target_dir,
+};
 
 /// Builds the app's binaries (cargo skips this when nothing changed).
 pub fn build_app(sh: &Shell) -> anyhow::Result<()> {
@@ -60,56 +64,8 @@ pub fn on(url: &PgUrl, source: &Source, args: &[&str]) -> anyhow::Result<Output>
     process::output(migrate)
 }
 
-impl flags::MigrateUp {
-    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let mut args = vec!["up".to_owned()];
-        if let Some(to) = self.to {
-            args.extend(["--to".to_owned(), to.to_string()]);
-        }
-        if self.dry_run {
-            args.push("--dry-run".to_owned());
-        }
-        run_with(sh, &args)
-    }
-}
-
-impl flags::MigrateDown {
-    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        // Development may go back: this is the approval production asks for.
-        let mut args = vec!["down".to_owned(), "--allow-down".to_owned()];
-        if let Some(steps) = self.steps {
-            args.extend(["--steps".to_owned(), steps.to_string()]);
-        }
-        if let Some(to) = self.to {
-            args.extend(["--to".to_owned(), to.to_string()]);
-        }
-        if self.all {
-            args.push("--all".to_owned());
-        }
-        if self.dry_run {
-            args.push("--dry-run".to_owned());
-        }
-        run_with(sh, &args)
-    }
-}
-
-impl flags::MigrateCurrent {
-    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        run_with(sh, &["current".to_owned()])
-    }
-}
-
-impl flags::MigrateStatus {
-    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let mut args = vec!["status".to_owned()];
-        if self.json {
-            args.push("--json".to_owned());
-        }
-        run_with(sh, &args)
-    }
-}
-
-fn run_with(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
+/// Runs `migrate ARGS` against the development database, made available first.
+pub fn on_dev(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
     let db = DevDatabase::ensure(sh)?;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     run(sh, &db, &args)

@@ -6,36 +6,17 @@ use std::{collections::BTreeSet, path::PathBuf};
 
 use anyhow::Context;
 use pg_cluster::process;
-use xshell::Shell;
 
 use migrate_core::{Config, MigrationSet, history::owned_tables};
 
-use crate::{
-    Source, db::DevDatabase, flags, migrate, pg_url::PgUrl, project_root, scratch::ScratchDb,
-};
+use super::{Server, url::PgUrl};
+use crate::project_root;
 
 const HEADER: &str = "-- The schema after every migration, written by `cargo xtask schema-dump`: do not edit.\n\
                       -- `cargo xtask migrate-check` fails when it is stale.\n\n";
 
-impl flags::SchemaDump {
-    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let source = Source::from_flag(self.source);
-        let target = self
-            .schema
-            .unwrap_or_else(|| project_root().join("schema.sql"));
-        let db = DevDatabase::scratch_server(sh)?;
-        migrate::build_app(sh)?;
-        let scratch = ScratchDb::create(&db, "dump")?;
-        process::check(migrate::on(&scratch.url, &source, &["up"])?, "migrate up")?;
-        std::fs::write(&target, dump(&db, &scratch.url, &source.config()?)?)
-            .with_context(|| format!("cannot write {}", target.display()))?;
-        eprintln!("wrote {}", target.display());
-        Ok(())
-    }
-}
-
 /// The normalized `pg_dump --schema-only` of `url`, as `schema.sql` holds it.
-pub fn dump(db: &DevDatabase, url: &PgUrl, config: &Config) -> anyhow::Result<String> {
+pub fn dump(db: &Server, url: &PgUrl, config: &Config) -> anyhow::Result<String> {
     let mut pg_dump = db.client("pg_dump", url);
     pg_dump
         .args([
@@ -78,11 +59,7 @@ fn normalize(dump: &str) -> String {
 
 /// One line per schema object of `url` (relations, columns, constraints, indexes, views,
 /// functions, triggers, types, extensions), sorted.
-pub fn catalog(
-    db: &DevDatabase,
-    url: &PgUrl,
-    set: &MigrationSet,
-) -> anyhow::Result<BTreeSet<String>> {
+pub fn catalog(db: &Server, url: &PgUrl, set: &MigrationSet) -> anyhow::Result<BTreeSet<String>> {
     let [history, runs, steps] = owned_tables(&set.config().table);
     let mut psql = db.psql(url);
     // From stdin: psql interpolates `:'history'` there, not in `-c`.

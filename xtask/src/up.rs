@@ -18,7 +18,7 @@ use nix::{
 use pg_cluster::process;
 use xshell::Shell;
 
-use crate::{db::DevDatabase, flags, migrate};
+use crate::{db::DevDatabase, flags, migrate_bin};
 
 const STOP_GRACE: Duration = Duration::from_secs(15);
 
@@ -33,7 +33,7 @@ enum Event {
 impl flags::Up {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let db = DevDatabase::ensure(sh)?;
-        migrate::run(sh, &db, &["up"])?;
+        migrate_bin::run(sh, &db, &["up"])?;
 
         let (events, inbox) = mpsc::channel();
         let stop = events.clone();
@@ -44,10 +44,10 @@ impl flags::Up {
 
         let mut processes = vec![(
             "api".to_owned(),
-            Command::new(migrate::app_binary("debug", "api")),
+            Command::new(migrate_bin::app_binary("debug", "api")),
         )];
         for i in 1..=self.workers.unwrap_or(2) {
-            let mut worker = Command::new(migrate::app_binary("debug", "worker"));
+            let mut worker = Command::new(migrate_bin::app_binary("debug", "worker"));
             worker.args([
                 "--id",
                 &format!("dev-worker-{i}"),

@@ -1,5 +1,7 @@
 //! What git knows about a migrations directory: which ref to compare with, and what changed.
 
+pub mod branch;
+
 use std::path::{Path, PathBuf};
 
 use pg_cluster::process;

