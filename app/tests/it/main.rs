@@ -1,27 +1,15 @@
 //! The app's integration tests: its three binaries as real processes (`migrate`, `api`,
-//! `worker`), each test on a database of its own. The helpers every crate's tests share are in
-//! `test-support`; what only needs these binaries is here.
+//! `worker`) on this project's migrations, each test on a database of its own. What the engine
+//! does on any set of migrations is tested in `crates/migrate-engine/tests/`; the helpers every
+//! crate's tests share are in `test-support`.
 
-mod audit;
 mod baseline;
-mod concurrency;
-mod connections;
-mod crash;
-mod file_checks;
 mod herd;
 mod jobs_flow;
-mod live_traffic;
 mod migrate_cli;
-mod no_transaction;
-mod real_shapes;
-mod rehearse;
 mod roles;
 mod schema_gate;
-mod server_crash;
-mod several_per_message;
-mod single_transaction;
 mod sqlx_compat;
-mod sqlx_fixtures;
 mod tls;
 
 use std::{hash::Hasher, path::Path, process::Command};
@@ -47,12 +35,7 @@ impl MigrateCommand for TestDb {
 
 /// `migrate` connecting with `url`, reading `source` when given.
 pub fn migrate_at(url: &str, source: Option<&Path>) -> Command {
-    let mut command = MIGRATE.command();
-    command.env("MIGRATION_DATABASE_URL", url);
-    if let Some(dir) = source {
-        command.arg("--source").arg(dir);
-    }
-    command
+    MIGRATE.migrate_at(url, source)
 }
 
 /// This build's migrations.

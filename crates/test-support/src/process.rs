@@ -34,6 +34,19 @@ impl Binary {
     }
 }
 
+impl Binary {
+    /// This `migrate` binary with `url` as `MIGRATION_DATABASE_URL`, reading migrations from
+    /// `source` when given.
+    pub fn migrate_at(self, url: &str, source: Option<&std::path::Path>) -> Command {
+        let mut command = self.command();
+        command.env("MIGRATION_DATABASE_URL", url);
+        if let Some(dir) = source {
+            command.arg("--source").arg(dir);
+        }
+        command
+    }
+}
+
 /// What a finished process said.
 pub struct Run {
     pub code: Option<i32>,

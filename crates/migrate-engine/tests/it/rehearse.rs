@@ -5,12 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
-use test_support::{Migrations, TestDb, run, workspace_root};
+use test_support::{Migrations, TestDb, run};
 
 use crate::{MigrateCommand, migrate_at};
 
 fn fixtures() -> PathBuf {
-    workspace_root().join("app/tests/fixtures/rehearse")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rehearse")
 }
 
 /// `base.sql`, the case, then a migration that changes nothing (every table is filled again
@@ -96,8 +96,10 @@ async fn a_migration_after_a_failure_is_not_rehearsed_and_the_tables_keep_their_
 
 #[tokio::test]
 async fn a_database_with_tables_is_refused_untouched() {
-    let db = crate::migrated().await;
-    run(db.migrate(None).arg("rehearse"))
+    let db = TestDb::new().await;
+    let m = Migrations::new(&[("1_create_jobs.sql", "CREATE TABLE jobs (id int);\n")]);
+    run(db.migrate(Some(m.path())).arg("up")).assert_code(0);
+    run(db.migrate(Some(m.path())).arg("rehearse"))
         .assert_code(1)
         .assert_failed_with("rehearse writes generated rows into every table, and")
         .assert_failed_with("point it at a new, empty database");

@@ -10,12 +10,12 @@ use sqlx::{
     _unstable::config::Config as SqlxConfig,
     migrate::{Migrator, ResolveWith},
 };
-use test_support::{TestDb, run, workspace_root};
+use test_support::{TestDb, run};
 
 use crate::migrate_at;
 
 fn cases() -> Vec<PathBuf> {
-    let dir = workspace_root().join("app/tests/fixtures/sqlx");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sqlx");
     let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
