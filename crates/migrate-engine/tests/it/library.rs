@@ -49,26 +49,42 @@ async fn an_adopter_applies_inspects_reverts_and_baselines_through_the_api() {
         let status = engine.status(&mut session).await.unwrap();
         let states: Vec<State> = status.entries.iter().map(|e| e.state).collect();
         assert_eq!(states, [State::Applied, State::Pending]);
-        assert_eq!(engine.up(&mut session, &UpOptions::default()).await.unwrap(), [2]);
+        assert_eq!(
+            engine
+                .up(&mut session, &UpOptions::default())
+                .await
+                .unwrap(),
+            [2]
+        );
 
         let refused = engine
             .down(&mut session, &DownOptions::default())
             .await
             .unwrap_err();
-        assert_eq!(refused.kind(), ErrorKind::Refused, "forward-only by default");
+        assert_eq!(
+            refused.kind(),
+            ErrorKind::Refused,
+            "forward-only by default"
+        );
         let allowed = DownOptions {
             to: Some(0),
             allow_down: true,
             ..DownOptions::default()
         };
         let no_down = engine.down(&mut session, &allowed).await.unwrap_err();
-        assert!(no_down.to_string().contains("2_b.sql has no down file"), "{no_down}");
+        assert!(
+            no_down.to_string().contains("2_b.sql has no down file"),
+            "{no_down}"
+        );
 
         let runs = engine.runs(&mut session, 10).await.unwrap();
         let outcomes: Vec<&str> = runs.iter().map(|r| r.outcome.as_str()).collect();
         assert_eq!(outcomes, ["refused", "refused", "succeeded", "succeeded"]);
         assert!(runs.iter().all(|r| r.command == "my-deploy-tool"));
-        assert!(runs[0].start_lsn.is_some(), "each run records where the WAL was");
+        assert!(
+            runs[0].start_lsn.is_some(),
+            "each run records where the WAL was"
+        );
         session.close().await;
 
         let adopted = TestDb::new().await;

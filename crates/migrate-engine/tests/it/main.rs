@@ -11,6 +11,7 @@ mod file_checks;
 mod library;
 mod live_traffic;
 mod no_transaction;
+mod quiet;
 mod real_shapes;
 mod rehearse;
 mod server_crash;
