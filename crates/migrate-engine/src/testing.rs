@@ -1,7 +1,7 @@
 //! What the unit tests share: sets of migrations and history rows, made in memory.
 
 use chrono::Utc;
-use migrate_core::{Config, MigrationSet, Origin, RawFile};
+use migrate_core::{Config, MigrationSet};
 
 use crate::history::AppliedMigration;
 

@@ -160,13 +160,10 @@ impl MigrationSet {
     pub fn warnings(&self) -> &[FileProblem] {
         &self.warnings
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn set(files: &[(&str, &str)]) -> Result<MigrationSet, FileProblems> {
+    /// A set from `(file name, text)` pairs held in memory, checked as the files of a
+    /// `migrations` directory would be.
+    pub fn from_texts(files: &[(&str, &str)], config: Config) -> Result<Self, FileProblems> {
         let files = files
             .iter()
             .map(|(name, sql)| RawFile {
@@ -175,11 +172,16 @@ mod tests {
                 checksum: None,
             })
             .collect();
-        MigrationSet::assemble(
-            files,
-            Origin::Embedded("migrations".into()),
-            Config::default(),
-        )
+        Self::assemble(files, Origin::Embedded("migrations".into()), config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(files: &[(&str, &str)]) -> Result<MigrationSet, FileProblems> {
+        MigrationSet::from_texts(files, Config::default())
     }
 
     #[test]
