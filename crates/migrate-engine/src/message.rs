@@ -80,6 +80,8 @@ pub(crate) struct Message {
     spans: Vec<Span>,
     /// Settings for the transaction just begun, sent with the next step's start mark.
     settings: Vec<String>,
+    /// A step committed and has not said so yet: the next statement says it.
+    unsaid: bool,
 }
 
 /// Where an error position falls: which step of the message, and which line of its file.
@@ -99,25 +101,35 @@ impl Message {
             let durable = ends_run && index + 1 == steps.len();
             message.begin(frame, durable);
             message.run(step);
-            message.record(frame, index, step, if index == 0 { attempt } else { 1 });
+            let attempts = if index == 0 { attempt } else { 1 };
+            message.record(frame, step, attempts, EXECUTION_TIME);
             message.commit(frame);
-            message.landed(index);
+            message.unsaid = true;
         }
+        message.say_landed();
         message
     }
 
-    /// All of `steps` in one transaction: all or nothing.
+    /// All of `steps` (applied, not reverted) in one transaction: all or nothing. After the
+    /// COMMIT, the history sends back each one's execution time.
     pub fn together(frame: &Frame<'_>, steps: &[Step<'_>], attempt: u32) -> Self {
+        debug_assert!(steps.iter().all(|s| matches!(s, Step::Apply(_))));
         let mut message = Self::default();
         message.begin(frame, true);
-        for (index, &step) in steps.iter().enumerate() {
+        for &step in steps {
             message.run(step);
-            message.record(frame, index, step, attempt);
+            message.record(frame, step, attempt, EXECUTION_TIME);
         }
         message.commit(frame);
-        for index in 0..steps.len() {
-            message.landed(index);
-        }
+        let versions: Vec<String> = steps
+            .iter()
+            .map(|s| s.migration().version.to_string())
+            .collect();
+        message.push(&format!(
+            "SELECT execution_time AS {LANDED} FROM {} WHERE version IN ({}) ORDER BY version;\n",
+            frame.history.name,
+            versions.join(", ")
+        ));
         message
     }
 
@@ -148,7 +160,7 @@ impl Message {
     pub fn trial(frame: &Frame<'_>, steps: &[Step<'_>], index: usize) -> String {
         let mut message = Self::default();
         message.run(steps[index]);
-        message.record(frame, index, steps[index], 1);
+        message.record(frame, steps[index], 1, EXECUTION_TIME);
         message.sql
     }
 
@@ -165,13 +177,10 @@ impl Message {
         let mut message = Self::default();
         message.push("BEGIN;\n");
         message.push(&frame.history.setup());
-        message.push(&format!(
-            "SELECT set_config({}, '{nanos}', false);\n",
-            literal(&took(0))
-        ));
-        message.record(frame, 0, step, 1);
+        message.record(frame, step, 1, &nanos.to_string());
         message.push("COMMIT;\n");
-        message.landed(0);
+        message.unsaid = true;
+        message.say_landed();
         message
     }
 
@@ -224,8 +233,13 @@ impl Message {
     /// The step's file, after marking when it started, ended so that a trailing comment or a
     /// missing `;` cannot swallow what follows.
     fn run(&mut self, step: Step<'_>) {
+        let mut settings = Vec::new();
+        if std::mem::take(&mut self.unsaid) {
+            // The step before committed: this statement, the first after, says so.
+            settings.push(landed());
+        }
+        settings.append(&mut self.settings);
         // statement_timestamp() is the message's, the same for every statement in it.
-        let mut settings = std::mem::take(&mut self.settings);
         settings.push(
             "set_config('migrate.started_at', extract(epoch FROM clock_timestamp())::text, true)"
                 .to_owned(),
@@ -244,42 +258,42 @@ impl Message {
         });
     }
 
-    /// The step's execution time, its history row and its audit row.
-    fn record(&mut self, frame: &Frame<'_>, index: usize, step: Step<'_>, attempts: u32) {
-        let took = took(index);
-        if step.script().no_transaction {
-            // Its time was set by `after_alone`, measured around the statement.
-        } else {
-            self.push(&format!(
-                "SELECT set_config({}, ({EXECUTION_TIME})::text, false);\n",
-                literal(&took)
-            ));
+    /// The step's bookkeeping: its execution time (`nanos`, SQL), kept in the session for the
+    /// rows that record it and for the row that says it committed; its history row; its audit
+    /// row. (Statements of their own: one statement with common table expressions plans slower.)
+    fn record(&mut self, frame: &Frame<'_>, step: Step<'_>, attempts: u32, nanos: &str) {
+        let keep = format!("set_config('{TOOK}', ({nanos})::text, false)::bigint");
+        match step {
+            // Kept as the history row is written: one statement fewer.
+            Step::Apply(_) => self.push(&history_row(frame, step, &keep)),
+            Step::Revert(_) => {
+                self.push(&format!("SELECT {keep};\n"));
+                self.push(&history_row(frame, step, ""));
+            }
         }
-        let nanos = format!("current_setting({})::bigint", literal(&took));
-        self.push(&history_row(frame, step, &nanos));
+        let took = format!("current_setting('{TOOK}')::bigint");
         if let Some(run) = frame.audit {
             self.push(&audit_row(
                 run,
                 step.migration(),
                 step.direction(),
-                &nanos,
+                &took,
                 attempts,
                 None,
             ));
         }
     }
 
+    /// The row that says the last step committed, if it has not been said.
+    fn say_landed(&mut self) {
+        if std::mem::take(&mut self.unsaid) {
+            self.push(&format!("SELECT {};\n", landed()));
+        }
+    }
+
     fn commit(&mut self, frame: &Frame<'_>) {
         self.push(frame.before_commit.unwrap_or_default());
         self.push("COMMIT;\n");
-    }
-
-    /// The row that says step `index` committed, with its execution time.
-    fn landed(&mut self, index: usize) {
-        self.push(&format!(
-            "SELECT current_setting({})::bigint AS {LANDED};\n",
-            literal(&took(index))
-        ));
     }
 }
 
@@ -289,10 +303,14 @@ const EXECUTION_TIME: &str = "((extract(epoch FROM clock_timestamp()) \
      - coalesce(nullif(current_setting('migrate.started_at', true), '')::numeric, extract(epoch FROM statement_timestamp()))) \
      * 1000000000)::bigint";
 
-/// The session setting that holds step `index`'s execution time once it is recorded: set in
-/// its transaction, so it is kept only if that commits.
-fn took(index: usize) -> String {
-    format!("migrate.took_{index}")
+/// The session setting that holds the execution time of the step last recorded: set in its
+/// transaction, so it is kept only if that commits. (One name for all: every setting a session
+/// has made is visited at each commit, so a name per step would make a run quadratic.)
+const TOOK: &str = "migrate.took";
+
+/// The column saying the step last recorded committed, with its execution time.
+fn landed() -> String {
+    format!("current_setting('{TOOK}')::bigint AS {LANDED}")
 }
 
 /// `set_config(name, value, local)`; `value` is SQL text inside a literal.
@@ -430,7 +448,7 @@ mod tests {
         assert_eq!(sql.matches("'synchronous_commit', 'off'").count(), 1);
         let together = Message::together(&frame(&history), &steps, 1).sql;
         assert_eq!(together.matches("BEGIN;").count(), 1);
-        assert_eq!(together.matches(LANDED).count(), 2);
+        assert_eq!(together.matches(LANDED).count(), 1, "one query, a row each");
         assert!(
             together.rfind("COMMIT;") < together.find(LANDED),
             "rows only after the commit"

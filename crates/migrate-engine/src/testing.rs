@@ -7,20 +7,7 @@ use crate::history::AppliedMigration;
 
 /// A set from `(file name, SQL)` pairs, read as a directory would be.
 pub fn set(files: &[(&str, &str)]) -> MigrationSet {
-    let raw = files
-        .iter()
-        .map(|(name, sql)| RawFile {
-            name: (*name).to_owned(),
-            content: Ok((*sql).to_owned()),
-            checksum: None,
-        })
-        .collect();
-    MigrationSet::assemble(
-        raw,
-        Origin::Embedded("migrations".into()),
-        Config::default(),
-    )
-    .expect("a valid set")
+    MigrationSet::from_texts(files, Config::default()).expect("a valid set")
 }
 
 /// The history row of `version` of `set`, as `migrate up` writes it.

@@ -14,16 +14,16 @@ use super::{
 use crate::db::{scratch::ScratchDb, url::PgUrl};
 
 /// One way of applying a directory of migrations to an empty database.
-struct Tool {
-    name: &'static str,
-    command: fn(&Ctx<'_>, &Path, &PgUrl) -> anyhow::Result<std::process::Command>,
+pub struct Tool {
+    pub name: &'static str,
+    pub command: fn(&Ctx<'_>, &Path, &PgUrl) -> anyhow::Result<std::process::Command>,
 }
 
-const PSQL_AUTOCOMMIT: &str = "psql, autocommit";
-const PSQL_ONE_TRANSACTION: &str = "psql, one transaction";
+pub const PSQL_AUTOCOMMIT: &str = "psql, autocommit";
+pub const PSQL_ONE_TRANSACTION: &str = "psql, one transaction";
 const SQLX_MIGRATOR: &str = "sqlx Migrator::run";
 
-fn tools(with_sqlx_cli: bool) -> Vec<Tool> {
+pub fn tools(with_sqlx_cli: bool) -> Vec<Tool> {
     let mut tools = vec![
         Tool {
             name: "migrate up",
@@ -67,6 +67,15 @@ fn tools(with_sqlx_cli: bool) -> Vec<Tool> {
     tools
 }
 
+/// What `tool` reads on stdin: psql its script, the others nothing.
+pub fn stdin_for(tool: &str, dir: &Path) -> anyhow::Result<Option<String>> {
+    Ok(match tool {
+        PSQL_AUTOCOMMIT => Some(psql_script(dir, false)?),
+        PSQL_ONE_TRANSACTION => Some(psql_script(dir, true)?),
+        _ => None,
+    })
+}
+
 /// The psql input for a directory: `\i` every up file, in one transaction or not.
 fn psql_script(dir: &Path, one_transaction: bool) -> anyhow::Result<String> {
     let mut files: Vec<_> = std::fs::read_dir(dir)?
@@ -103,11 +112,7 @@ pub fn run(ctx: &Ctx<'_>, sizes: &[usize], with_sqlx_cli: bool) -> anyhow::Resul
                 eprintln!("bench: {size} migrations, run {run}/{runs}: {}", tool.name);
                 let scratch = ctx.scratch("apply")?;
                 let command = (tool.command)(ctx, &dir, &scratch.url)?;
-                let stdin = match tool.name {
-                    PSQL_AUTOCOMMIT => Some(psql_script(&dir, false)?),
-                    PSQL_ONE_TRANSACTION => Some(psql_script(&dir, true)?),
-                    _ => None,
-                };
+                let stdin = stdin_for(tool.name, &dir)?;
                 times[i].push(
                     time(command, stdin.as_deref())
                         .with_context(|| format!("{} failed", tool.name))?,

@@ -4,7 +4,9 @@
 
 mod apply;
 mod herd;
+mod proxy;
 mod report;
+mod slow_link;
 mod test_setup;
 mod traffic;
 
@@ -25,7 +27,7 @@ use crate::{
 };
 
 const SQLX_CLI_VERSION: &str = "0.9.0";
-const FIGURES: [&str; 4] = ["apply", "herd", "traffic", "test-setup"];
+const FIGURES: [&str; 5] = ["apply", "slow-link", "herd", "traffic", "test-setup"];
 
 /// What every figure needs.
 pub struct Ctx<'a> {
@@ -136,6 +138,10 @@ impl flags::Bench {
         let mut sections = Vec::new();
         if only.iter().any(|f| f == "apply") {
             sections.extend(apply::run(&ctx, &sizes, self.with_sqlx_cli)?);
+        }
+        if only.iter().any(|f| f == "slow-link") {
+            let fast = Server::scratch(sh)?;
+            sections.extend(slow_link::run(&ctx, &fast, self.with_sqlx_cli)?);
         }
         if only.iter().any(|f| f == "herd") {
             sections.push(herd::run(&ctx)?);

@@ -45,6 +45,34 @@ impl PgUrl {
         Self(url)
     }
 
+    /// The server's TCP address (port 5432 unless the URL says), resolved; none for a Unix
+    /// socket.
+    pub fn tcp_address(&self) -> anyhow::Result<std::net::SocketAddr> {
+        use std::net::ToSocketAddrs;
+        let socket = self
+            .params()
+            .any(|(k, v)| k == "host" && v.starts_with('/'));
+        let Some(host) = self.host().filter(|_| !socket) else {
+            bail!(
+                "{} is reached through a Unix socket, not TCP",
+                self.redacted()
+            );
+        };
+        let port = self.0.port().unwrap_or(5432);
+        (host.trim_matches(['[', ']']), port)
+            .to_socket_addrs()?
+            .next()
+            .with_context(|| format!("{host} resolves to no address"))
+    }
+
+    /// The same database and credentials, through `127.0.0.1:port` (a proxy).
+    pub fn via_local_port(&self, port: u16) -> Self {
+        let mut url = self.0.clone();
+        let _ = url.set_host(Some("127.0.0.1"));
+        let _ = url.set_port(Some(port));
+        Self(url)
+    }
+
     /// Whether the server is this machine (a loopback name or address, or a Unix socket).
     pub fn is_local(&self) -> bool {
         let socket = self

@@ -1,8 +1,9 @@
 //! One message on its way: sent, and read as it comes back. Each step's row arrives as its
-//! transaction commits, and is logged then. Meanwhile the second session looks now and then
-//! for whoever blocks this one, so that a lock wait given up can name them; and a stop request
-//! cancels the running statement on the server (PostgreSQL then rolls its transaction back),
-//! rather than leaving the server to finish a message nobody will read.
+//! transaction commits, and is logged then. When no row has come for half a lock timeout, the
+//! second session looks for whoever blocks this one, so that a lock wait given up can name
+//! them (a message that makes progress costs no look); and a stop request cancels the running
+//! statement on the server (PostgreSQL then rolls its transaction back), rather than leaving
+//! the server to finish a message nobody will read.
 
 use std::time::Duration;
 
@@ -49,7 +50,8 @@ impl Runner<'_> {
         } = self;
         let watching = monitor.is_some() && !limits.lock_timeout.is_zero();
         let every = (limits.lock_timeout / 2).max(MIN_LOOK_EVERY);
-        let mut look = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let look = tokio::time::sleep(every);
+        tokio::pin!(look);
         let mut reply = Reply::default();
         let mut rows = conn.fetch_many(AssertSqlSafe(message.sql().to_owned()));
         loop {
@@ -63,6 +65,7 @@ impl Runner<'_> {
                             tracing::info!("{} {} in {took:.1?}", step.done(), step.migration().label());
                         }
                         reply.landed.push(took);
+                        look.as_mut().reset(tokio::time::Instant::now() + every);
                     }
                     Some(Ok(_)) => {}
                     Some(Err(error)) => {
@@ -70,12 +73,13 @@ impl Runner<'_> {
                         break;
                     }
                 },
-                _ = look.tick(), if watching => {
+                () = &mut look, if watching => {
                     if let Some(monitor) = monitor.as_deref_mut()
                         && let Ok(Some(blocker)) = Holder::blocking(monitor, *pid).await
                     {
                         reply.blocker = Some(blocker);
                     }
+                    look.as_mut().reset(tokio::time::Instant::now() + every);
                 }
                 signal = shutdown.wait(), if reply.interrupted.is_none() => {
                     reply.interrupted = Some(signal);

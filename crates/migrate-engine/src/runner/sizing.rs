@@ -1,6 +1,6 @@
 //! How many migrations go to the server in one message: as many as the server took about
 //! [`MESSAGE_TARGET`] to run before, measured on the server, so a slow link does not read as
-//! slow migrations. Messages start at one migration and grow at most [`GROWTH`]-fold, so slow
+//! slow migrations. Messages start at one migration and grow at most [`GROWTH`]-fold; slow
 //! migrations still go one by one; rows streaming back as each commits keep the log current,
 //! and a runner that dies mid-message leaves the server at most a second of it to finish
 //! (`client_connection_check_interval`).
@@ -11,8 +11,9 @@ use crate::step::Step;
 
 /// About this much server time to a message...
 const MESSAGE_TARGET: Duration = Duration::from_millis(250);
-/// ...growing at most this fast...
-const GROWTH: usize = 4;
+/// ...growing at most this fast (slow migrations are one to a message anyway: they take the
+/// target on their own)...
+const GROWTH: usize = 16;
 /// ...at most this many migrations (unless told otherwise)...
 const MAX_PER_MESSAGE: usize = 1000;
 /// ...and no more text than this, once it holds one.
@@ -84,10 +85,10 @@ mod tests {
     #[test]
     fn messages_grow_with_fast_migrations_and_shrink_with_slow_ones() {
         let ms = Duration::from_millis;
-        assert_eq!(next_size(1, ms(1)), 4, "at most fourfold");
+        assert_eq!(next_size(1, ms(1)), 16, "at most sixteenfold");
         assert_eq!(next_size(400, ms(40)), MAX_PER_MESSAGE, "capped");
         assert_eq!(next_size(100, ms(100)), 250, "about 250 ms of server time");
         assert_eq!(next_size(10, ms(5000)), 1, "slow ones go one by one");
-        assert_eq!(next_size(4, Duration::ZERO), 16);
+        assert_eq!(next_size(4, Duration::ZERO), 64);
     }
 }

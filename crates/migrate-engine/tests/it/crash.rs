@@ -12,7 +12,9 @@ use test_support::{
 const COUNT: i64 = 30;
 
 /// 30 migrations, each creating a table and appending its version to an audit table that has
-/// no unique key, with a short pause so that kills land inside migrations too.
+/// no unique key, with a pause so that kills land inside migrations too. A killed runner's
+/// session goes on for up to a second (`client_connection_check_interval`): a fifth of a second
+/// each keeps that to a few migrations, so the kills leave several partial states.
 fn fixture() -> Migrations {
     let m = Migrations::new(&[(
         "1_create_audit.up.sql",
@@ -21,7 +23,7 @@ fn fixture() -> Migrations {
     for v in 2..=COUNT {
         m.write(
             &format!("{v}_create_t{v}.up.sql"),
-            &format!("CREATE TABLE t{v} (id int);\nSELECT pg_sleep(0.02);\nINSERT INTO audit VALUES ({v});\n"),
+            &format!("CREATE TABLE t{v} (id int);\nSELECT pg_sleep(0.2);\nINSERT INTO audit VALUES ({v});\n"),
         );
     }
     m
@@ -80,7 +82,7 @@ async fn killed_at_random_moments_every_migration_is_all_or_nothing() {
     let mut partial_states = std::collections::BTreeSet::new();
     for _ in 0..12 {
         // Kill once the runner has got a little further than the last one, a moment later:
-        // inside a migration (each sleeps 20 ms) or between two.
+        // inside a migration (each sleeps 200 ms) or between two.
         let target = applied(&db).await + rng.i64(1..=2);
         if target >= COUNT {
             break;
@@ -90,7 +92,7 @@ async fn killed_at_random_moments_every_migration_is_all_or_nothing() {
             applied(&db).await >= target || !runner.is_running()
         })
         .await;
-        tokio::time::sleep(Duration::from_millis(rng.u64(0..20))).await;
+        tokio::time::sleep(Duration::from_millis(rng.u64(0..200))).await;
         let pid = runner.id();
         kill_9(&mut runner);
         wait_for_sessions_of(&db, pid).await;
