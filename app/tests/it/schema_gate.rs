@@ -251,3 +251,24 @@ async fn the_api_and_worker_never_change_the_schema_even_when_they_could() {
         worker.logs()
     );
 }
+
+#[tokio::test]
+async fn the_runtime_url_can_come_from_a_file_as_secrets_are_mounted() {
+    let db = migrated().await;
+    let secrets = tempfile::tempdir().unwrap();
+    let file = secrets.path().join("database-url");
+    std::fs::write(&file, format!("{}\n", db.url)).unwrap();
+    let mut command = API.command();
+    command
+        .env("DATABASE_URL_FILE", &file)
+        .args(["--listen", "127.0.0.1:0"]);
+    let api = Spawned::listening(&mut command);
+    api.wait_until_ready().await;
+    let password = url::Url::parse(&db.url)
+        .unwrap()
+        .password()
+        .map(str::to_owned);
+    if let Some(password) = password.filter(|p| !p.is_empty()) {
+        assert!(!api.logs().contains(&password), "{}", api.logs());
+    }
+}

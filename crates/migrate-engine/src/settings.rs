@@ -10,6 +10,10 @@ use sqlx::{ConnectOptions, postgres::PgConnectOptions};
 pub const MIGRATION_DATABASE_URL: &str = "MIGRATION_DATABASE_URL";
 /// The variable every process falls back to (and the only one the api and workers read).
 pub const DATABASE_URL: &str = "DATABASE_URL";
+/// Names a file holding `MIGRATION_DATABASE_URL`: how Docker and Kubernetes mount secrets.
+pub const MIGRATION_DATABASE_URL_FILE: &str = "MIGRATION_DATABASE_URL_FILE";
+/// Names a file holding `DATABASE_URL`.
+pub const DATABASE_URL_FILE: &str = "DATABASE_URL_FILE";
 
 /// A configuration problem: one line, naming the variable to fix.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +34,21 @@ pub enum ConfigError {
     /// `.env` exists but cannot be read.
     #[error("cannot read .env: {0}")]
     DotEnv(String),
+    /// Both a variable and its `_FILE` form are set.
+    #[error("both {0} and {0}_FILE are set: keep one of them")]
+    Both(&'static str),
+    /// The file a `_FILE` variable names cannot be read, or is empty.
+    #[error("{var} names {path}, which {reason}: mount the secret there, or set {url_var} instead")]
+    File {
+        /// The `_FILE` variable.
+        var: &'static str,
+        /// The variable it stands for.
+        url_var: &'static str,
+        /// The file.
+        path: String,
+        /// What is wrong with it (never its contents).
+        reason: String,
+    },
 }
 
 /// Where a process connects, and as whom.
@@ -65,10 +84,8 @@ impl DatabaseSettings {
 
     fn from_first_set(vars: &[&'static str]) -> Result<Self, ConfigError> {
         for &var in vars {
-            if let Ok(url) = env::var(var)
-                && !url.trim().is_empty()
-            {
-                return Self::parse(var, &url);
+            if let Some((source, url)) = lookup(var)? {
+                return Self::parse(source, &url);
             }
         }
         Err(ConfigError::Missing(match vars {
@@ -122,13 +139,46 @@ impl DatabaseSettings {
     }
 }
 
-/// `line` with the passwords of both URL variables masked: the last line of defence before
-/// anything reaches a terminal.
-pub fn redact_env_urls(line: &str) -> String {
+/// `var`'s value, or the contents of the file `var_FILE` names; with the name of the variable
+/// it came from. Neither set (or set empty): none. Both set: an error, rather than a guess.
+fn lookup(var: &'static str) -> Result<Option<(&'static str, String)>, ConfigError> {
+    let file_var = match var {
+        MIGRATION_DATABASE_URL => MIGRATION_DATABASE_URL_FILE,
+        _ => DATABASE_URL_FILE,
+    };
+    let direct = env::var(var).ok().filter(|v| !v.trim().is_empty());
+    let file = env::var(file_var).ok().filter(|v| !v.trim().is_empty());
+    match (direct, file) {
+        (Some(_), Some(_)) => Err(ConfigError::Both(var)),
+        (Some(url), None) => Ok(Some((var, url))),
+        (None, None) => Ok(None),
+        (None, Some(path)) => {
+            let failed = |reason: String| ConfigError::File {
+                var: file_var,
+                url_var: var,
+                path: path.clone(),
+                reason,
+            };
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| failed(format!("cannot be read ({e})")))?;
+            let url = text.trim();
+            if url.is_empty() {
+                return Err(failed("is empty".to_owned()));
+            }
+            Ok(Some((file_var, url.to_owned())))
+        }
+    }
+}
+
+/// `line` with the passwords of both URL variables (and of the files their `_FILE` forms name)
+/// masked: the last line of defence before anything reaches a terminal.
+pub(crate) fn redact_env_urls(line: &str) -> String {
     [MIGRATION_DATABASE_URL, DATABASE_URL]
-        .iter()
-        .filter_map(|var| env::var(var).ok())
-        .fold(line.to_owned(), |line, url| redact_secrets_in(&line, &url))
+        .into_iter()
+        .filter_map(|var| lookup(var).ok().flatten())
+        .fold(line.to_owned(), |line, (_, url)| {
+            redact_secrets_in(&line, &url)
+        })
 }
 
 /// Loads `.env` from the current directory or its parents, if there is one. Variables already

@@ -5,13 +5,19 @@ use std::process::{Command, Stdio};
 /// Variables that would make a spawned binary look elsewhere than where the test points it.
 const INHERITED_SETTINGS: &[&str] = &[
     "DATABASE_URL",
+    "DATABASE_URL_FILE",
     "MIGRATION_DATABASE_URL",
+    "MIGRATION_DATABASE_URL_FILE",
+    "MIGRATE_ALLOW_DOWN",
     "MIGRATE_CONNECT_TIMEOUT",
     "MIGRATE_LOCK_WAIT",
     "MIGRATE_LOCK_TIMEOUT",
     "MIGRATE_LOCK_RETRIES",
     "MIGRATE_STATEMENT_TIMEOUT",
     "APP_LISTEN",
+    "SCHEMA_WAIT_TIMEOUT",
+    "SCHEMA_POLL_INTERVAL",
+    "LOG_FORMAT",
     "RUST_LOG",
 ];
 

@@ -141,3 +141,59 @@ async fn an_unknown_role_or_database_fails_at_once() {
         started.elapsed()
     );
 }
+
+/// Docker and Kubernetes mount secrets as files: `MIGRATION_DATABASE_URL_FILE` names one. Its
+/// contents are never printed, not even when they do not work.
+#[tokio::test]
+async fn the_url_can_come_from_a_file_and_is_never_printed() {
+    let db = TestDb::new().await;
+    let m = Migrations::new(&[CREATE_A]);
+    let secrets = tempfile::tempdir().unwrap();
+    let file = secrets.path().join("migration-url");
+    std::fs::write(&file, format!("{}\n", db.url)).unwrap();
+    run(MIGRATE
+        .command()
+        .env("MIGRATION_DATABASE_URL_FILE", &file)
+        .arg("--source")
+        .arg(m.path())
+        .arg("up"))
+    .assert_code(0);
+    assert!(db.table_exists("a").await);
+
+    let both = run(MIGRATE
+        .command()
+        .env("MIGRATION_DATABASE_URL_FILE", &file)
+        .env("MIGRATION_DATABASE_URL", &db.url)
+        .arg("status"));
+    both.assert_code(1).assert_stderr_contains(
+        "both MIGRATION_DATABASE_URL and MIGRATION_DATABASE_URL_FILE are set: keep one of them",
+    );
+
+    let missing = secrets.path().join("not-mounted");
+    run(MIGRATE
+        .command()
+        .env("MIGRATION_DATABASE_URL_FILE", &missing)
+        .arg("status"))
+    .assert_code(1)
+    .assert_stderr_contains(&format!(
+        "MIGRATION_DATABASE_URL_FILE names {}, which cannot be read",
+        missing.display()
+    ));
+
+    let mut wrong = url::Url::parse(&db.url).unwrap();
+    wrong.set_username("no_such_role").unwrap();
+    wrong.set_password(Some("file-secret-pw")).unwrap();
+    std::fs::write(&file, wrong.as_str()).unwrap();
+    let refused = run(MIGRATE
+        .command()
+        .env("MIGRATION_DATABASE_URL_FILE", &file)
+        .args(["status", "--connect-timeout", "10m"]));
+    refused
+        .assert_code(1)
+        .assert_stderr_contains("check the user and password in MIGRATION_DATABASE_URL_FILE");
+    assert!(
+        !refused.stderr.contains("file-secret-pw"),
+        "{}",
+        refused.stderr
+    );
+}

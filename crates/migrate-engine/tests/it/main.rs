@@ -8,6 +8,7 @@ mod concurrency;
 mod connections;
 mod crash;
 mod file_checks;
+mod interrupt;
 mod library;
 mod live_traffic;
 mod no_transaction;
