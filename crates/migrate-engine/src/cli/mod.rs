@@ -3,6 +3,7 @@
 //! on its embedded migrations (see the crate documentation); [`Cli::run`] is the same without
 //! the process around it.
 
+mod diff;
 mod run;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -142,6 +143,10 @@ enum Command {
     /// table rewrite or a long ACCESS EXCLUSIVE lock (a `-- rehearse-ignore` marker with a
     /// reason accepts the last two).
     Rehearse(RehearseArgs),
+    /// Plan the migration from one database's schema to another's, from their catalogs
+    /// (reads both, changes neither): print it, or write it as migration files with --out.
+    /// From production to a database built by the migrations, it shows drift.
+    Diff(diff::DiffArgs),
 }
 
 impl Command {

@@ -32,6 +32,9 @@ impl Cli {
             },
             build: embedded.build,
         };
+        if let Command::Diff(args) = &self.command {
+            return args.run(&set).await;
+        }
         let settings = DatabaseSettings::for_migrations()?;
         let timeout = self.options.connect_timeout;
         // Commands that change the schema get the second session: the pooler check, who
@@ -112,6 +115,7 @@ impl Cli {
                 print_history(&engine.runs(session, *limit).await?, *json)
             }
             Command::Verify => verify(&engine.status(session).await?)?,
+            Command::Diff(_) => unreachable!("run before connecting"),
         }
         Ok(())
     }
