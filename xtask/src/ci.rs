@@ -27,12 +27,13 @@ impl flags::Ci {
                 sh,
                 "cargo clippy --workspace --all-targets --locked -- -D warnings"
             );
-            queries = Some(sqlx_data::expand_online(sh, clippy)?);
+            queries = Some(sqlx_data::expand_online(clippy)?);
             Ok(())
         })?;
         ci.step("sqlx-check", || {
             sqlx_data::check(queries.as_deref().expect("clippy ran"))
         })?;
+        ci.step("deploy-lint", || flags::DeployLint.run(sh))?;
         ci.step("migrate-lint", || {
             flags::MigrateLint {
                 source: None,

@@ -12,7 +12,7 @@ use crate::{
 };
 
 impl flags::DbDown {
-    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+    pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
         if env_url("DATABASE_URL").is_some() {
             eprintln!(
                 "DATABASE_URL points at a server this project does not manage; nothing to stop"
@@ -26,7 +26,7 @@ impl flags::DbDown {
             stopped |= cluster::down(&Spec::scratch(Some(major)), self.purge)?;
         }
         if docker::engine_answers() {
-            docker::down(sh, self.purge)?;
+            docker::down(self.purge)?;
             stopped = true;
         }
         if !stopped {

@@ -11,7 +11,7 @@ use crate::{
 
 impl flags::DbReset {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let db = DevDatabase::locate(sh)?;
+        let db = DevDatabase::locate()?;
         let name = db
             .migrator
             .database()

@@ -5,8 +5,8 @@ use xshell::Shell;
 use crate::{db::DevDatabase, flags};
 
 impl flags::DbUp {
-    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let db = DevDatabase::ensure(sh)?;
+    pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
+        let db = DevDatabase::ensure()?;
         eprintln!(
             "database ready. Migrate with `cargo xtask migrate-up`; the URLs (passwords hidden):"
         );

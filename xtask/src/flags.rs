@@ -114,8 +114,11 @@ xflags::xflags! {
             /// The git ref to compare with (default: origin/main, else main).
             optional --against git_ref: String
         }
+        /// Lint the files CI and deploys read: hadolint on the Dockerfile, actionlint on the
+        /// workflows (both installed under target/tools/).
+        cmd deploy-lint {}
         /// Everything CI runs, in order, stopping at the first failure: fmt, clippy,
-        /// sqlx-check, migrate-lint, migrate-check, migrate-rehearse, test.
+        /// sqlx-check, deploy-lint, migrate-lint, migrate-check, migrate-rehearse, test.
         cmd ci {}
         /// Regenerate .sqlx/, the offline query data, from a freshly migrated scratch database.
         cmd sqlx-prepare {}
@@ -132,6 +135,14 @@ xflags::xflags! {
             optional --only list: String
             /// Also measure sqlx-cli (installed under target/tools/ on first use: minutes).
             optional --with-sqlx-cli
+        }
+        /// Build the image from the Dockerfile and run docker-compose.yml in a real Docker engine:
+        /// the stack comes up, a release rolls out scaled, a stopped migrate leaves nothing behind,
+        /// every container stops within 2 s, and a rollback serves. Needs a Docker engine and
+        /// Compose v2; builds stand-in base images (debootstrap) where no registry answers.
+        cmd compose-test {
+            /// Leave the stack running afterwards, to look at it.
+            optional --keep
         }
         /// Make sure a database is available, then run the whole test suite against it.
         cmd test {
@@ -172,10 +183,12 @@ pub enum XtaskCmd {
     MigrateRebase(MigrateRebase),
     SchemaDump(SchemaDump),
     MigrateLint(MigrateLint),
+    DeployLint(DeployLint),
     Ci(Ci),
     SqlxPrepare(SqlxPrepare),
     SqlxCheck(SqlxCheck),
     Bench(Bench),
+    ComposeTest(ComposeTest),
     Test(Test),
     PgInstall(PgInstall),
 }
@@ -262,6 +275,9 @@ pub struct MigrateLint {
 }
 
 #[derive(Debug)]
+pub struct DeployLint;
+
+#[derive(Debug)]
 pub struct Ci;
 
 #[derive(Debug)]
@@ -276,6 +292,11 @@ pub struct Bench {
     pub runs: Option<u32>,
     pub only: Option<String>,
     pub with_sqlx_cli: bool,
+}
+
+#[derive(Debug)]
+pub struct ComposeTest {
+    pub keep: bool,
 }
 
 #[derive(Debug)]

@@ -10,9 +10,11 @@
 // Commands, one module each, named after them.
 mod bench;
 mod ci;
+mod compose_test;
 mod db_down;
 mod db_reset;
 mod db_up;
+mod deploy_lint;
 mod migrate_check;
 mod migrate_create;
 mod migrate_current;
@@ -80,10 +82,12 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::XtaskCmd::MigrateRebase(cmd) => cmd.run(sh),
         flags::XtaskCmd::SchemaDump(cmd) => cmd.run(sh),
         flags::XtaskCmd::MigrateLint(cmd) => cmd.run(sh),
+        flags::XtaskCmd::DeployLint(cmd) => cmd.run(sh),
         flags::XtaskCmd::Ci(cmd) => cmd.run(sh),
         flags::XtaskCmd::Bench(cmd) => cmd.run(sh),
         flags::XtaskCmd::SqlxPrepare(cmd) => cmd.run(sh),
         flags::XtaskCmd::SqlxCheck(cmd) => cmd.run(sh),
+        flags::XtaskCmd::ComposeTest(cmd) => cmd.run(sh),
         flags::XtaskCmd::Test(cmd) => cmd.run(sh),
         flags::XtaskCmd::PgInstall(cmd) => cmd.run(sh),
     }

@@ -66,7 +66,7 @@ pub fn on(url: &PgUrl, source: &Source, args: &[&str]) -> anyhow::Result<Output>
 
 /// Runs `migrate ARGS` against the development database, made available first.
 pub fn on_dev(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
-    let db = DevDatabase::ensure(sh)?;
+    let db = DevDatabase::ensure()?;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     run(sh, &db, &args)
 }

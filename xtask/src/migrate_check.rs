@@ -49,7 +49,7 @@ impl flags::MigrateCheck {
             bail!("--only {only:?}: the checks are {}", CHECKS.join(", "));
         }
         let wants = |check: &str| self.only.as_deref().is_none_or(|only| only == check);
-        let db = Server::scratch(sh)?;
+        let db = Server::scratch()?;
         migrate_bin::build_app(sh)?;
 
         let mut failed = Vec::new();

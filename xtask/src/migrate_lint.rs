@@ -17,9 +17,8 @@ use migrate_core::{FileName, MigrationSet, NO_TRANSACTION_MARKER, markers::marke
 use pg_cluster::process;
 use xshell::{Shell, cmd};
 
-use crate::{Source, flags, git, project_root, target_dir};
+use crate::{Source, flags, git, project_root, tools::pypi};
 
-const SQUAWK_VERSION: &str = "2.70.0";
 const PG_VERSION: &str = "15";
 
 /// Rules left out, and why.
@@ -72,22 +71,7 @@ impl flags::MigrateLint {
                 Err(why) => bail!("{why}"),
             }
         };
-        // What sqlx would accept but a new migration must not do (CRLF, a stray COMMIT, ...).
-        let set = MigrationSet::from_dir(&source.dir, source.config()?)?;
-        let mut findings: Vec<String> = set
-            .warnings()
-            .iter()
-            .filter(|w| {
-                files
-                    .iter()
-                    .any(|f| Path::new(&w.file).file_name() == f.file_name())
-            })
-            .map(ToString::to_string)
-            .collect();
-        let squawk = install(sh)?;
-        for file in files.iter().filter(|f| is_up_file(f)) {
-            findings.extend(lint(sh, &squawk, file)?);
-        }
+        let findings = lint_files(sh, &source, &files)?;
         if !findings.is_empty() {
             for finding in &findings {
                 eprintln!("{finding}");
@@ -102,6 +86,27 @@ impl flags::MigrateLint {
         eprintln!("migrate-lint: {} file(s) clean", files.len());
         Ok(())
     }
+}
+
+/// What is wrong with `files` (of `source`): what sqlx would accept but a new migration must
+/// not do (CRLF, a stray COMMIT, ...), then squawk's findings on the up files.
+pub fn lint_files(sh: &Shell, source: &Source, files: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+    let set = MigrationSet::from_dir(&source.dir, source.config()?)?;
+    let mut findings: Vec<String> = set
+        .warnings()
+        .iter()
+        .filter(|w| {
+            files
+                .iter()
+                .any(|f| Path::new(&w.file).file_name() == f.file_name())
+        })
+        .map(ToString::to_string)
+        .collect();
+    let squawk = pypi::SQUAWK.install(sh)?;
+    for file in files.iter().filter(|f| is_up_file(f)) {
+        findings.extend(lint(sh, &squawk, file)?);
+    }
+    Ok(findings)
 }
 
 /// The findings for one file: missing reasons first, then squawk's, with 1-based lines.
@@ -199,30 +204,6 @@ fn migration_files(source: &Path) -> anyhow::Result<Vec<PathBuf>> {
         .collect();
     files.sort();
     Ok(files)
-}
-
-/// squawk-cli from PyPI, pinned, into `target/tools/` (once).
-fn install(sh: &Shell) -> anyhow::Result<PathBuf> {
-    let dir = target_dir()
-        .join("tools")
-        .join(format!("squawk-{SQUAWK_VERSION}"));
-    let binary = dir.join("bin").join("squawk");
-    if binary.exists() {
-        return Ok(binary);
-    }
-    let package = format!("squawk-cli=={SQUAWK_VERSION}");
-    process::run(cmd!(
-        sh,
-        "python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target {dir} {package}"
-    ))
-    .context("installing squawk-cli needs Python 3 with pip (Debian/Ubuntu: apt install python3-pip)")?;
-    if !binary.exists() {
-        bail!(
-            "pip installed squawk-cli, but {} is missing",
-            binary.display()
-        );
-    }
-    Ok(binary)
 }
 
 #[cfg(test)]

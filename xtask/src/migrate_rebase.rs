@@ -82,7 +82,7 @@ impl flags::MigrateRebase {
 /// Refuses when the development database has recorded one of `added`: under a new version it
 /// would look missing there, and the new one pending.
 fn refuse_recorded(sh: &Shell, source: &Source, added: &[Added]) -> anyhow::Result<()> {
-    let db = DevDatabase::ensure(sh)?;
+    let db = DevDatabase::ensure()?;
     migrate_bin::build_app(sh)?;
     let mut status = migrate_bin::command(
         "debug",

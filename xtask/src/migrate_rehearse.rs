@@ -28,7 +28,7 @@ impl flags::MigrateRehearse {
         if let Some(max) = self.max_exclusive {
             args.extend(["--max-exclusive".to_owned(), max]);
         }
-        let db = Server::scratch(sh)?;
+        let db = Server::scratch()?;
         migrate_bin::build_app(sh)?;
         let scratch = ScratchDb::create(&db, "rehearse")?;
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

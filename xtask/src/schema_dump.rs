@@ -16,7 +16,7 @@ impl flags::SchemaDump {
         let target = self
             .schema
             .unwrap_or_else(|| project_root().join("schema.sql"));
-        let db = Server::scratch(sh)?;
+        let db = Server::scratch()?;
         migrate_bin::build_app(sh)?;
         let scratch = ScratchDb::create(&db, "dump")?;
         process::check(

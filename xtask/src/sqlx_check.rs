@@ -10,6 +10,6 @@ use crate::{
 
 impl flags::SqlxCheck {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        check(&expand_online(sh, check_query_crates(sh))?)
+        check(&expand_online(check_query_crates(sh))?)
     }
 }

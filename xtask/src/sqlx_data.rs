@@ -65,8 +65,8 @@ pub fn check(fresh: &Path) -> anyhow::Result<()> {
 /// macros wrote their data to. `cargo xtask ci` has clippy do this, rather than compile the
 /// crates once more: the variables that switch the macros online change every crate's
 /// fingerprint.
-pub fn expand_online(sh: &Shell, cargo: Cmd<'_>) -> anyhow::Result<PathBuf> {
-    let db = Server::scratch(sh)?;
+pub fn expand_online(cargo: Cmd<'_>) -> anyhow::Result<PathBuf> {
+    let db = Server::scratch()?;
     let scratch = ScratchDb::create(&db, "sqlx")?;
     apply_migrations(&db, &scratch)?;
 

@@ -11,7 +11,7 @@ use crate::{
 
 impl flags::SqlxPrepare {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let fresh = expand_online(sh, check_query_crates(sh))?;
+        let fresh = expand_online(check_query_crates(sh))?;
         let committed = project_root().join(".sqlx");
         let diff = compare(&committed, &fresh)?;
         if committed.exists() {

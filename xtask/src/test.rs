@@ -42,9 +42,9 @@ impl flags::Test {
                 if major > 15 {
                     postgres::clients(sh)?; // pg_dump as new as the server
                 }
-                Server::scratch_cluster(sh, bin, major)?
+                Server::scratch_cluster(bin, major)?
             }
-            None => Server::scratch(sh)?,
+            None => Server::scratch()?,
         };
         // xtask's own tests drive the app's binaries through `cargo xtask`, which builds them:
         // build them now, once, rather than inside a test while the others wait for cargo.

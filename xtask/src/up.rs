@@ -32,7 +32,7 @@ enum Event {
 
 impl flags::Up {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let db = DevDatabase::ensure(sh)?;
+        let db = DevDatabase::ensure()?;
         migrate_bin::run(sh, &db, &["up"])?;
 
         let (events, inbox) = mpsc::channel();

@@ -120,7 +120,7 @@ impl flags::Bench {
             bail!("--only {unknown:?}: the figures are {}", FIGURES.join(", "));
         }
         let runs = self.runs.unwrap_or(5).max(1) as usize;
-        let db = Server::bench(sh)?;
+        let db = Server::bench()?;
         process::run(cmd!(
             sh,
             "cargo build --release --package app --bins --example sqlx_migrator"
@@ -140,7 +140,7 @@ impl flags::Bench {
             sections.extend(apply::run(&ctx, &sizes, self.with_sqlx_cli)?);
         }
         if only.iter().any(|f| f == "slow-link") {
-            let fast = Server::scratch(sh)?;
+            let fast = Server::scratch()?;
             sections.extend(slow_link::run(&ctx, &fast, self.with_sqlx_cli)?);
         }
         if only.iter().any(|f| f == "herd") {

@@ -31,8 +31,8 @@ use url::PgUrl;
 
 const NO_SERVER: &str = "no database available: DATABASE_URL is not set, no Docker engine answers, and no \
     PostgreSQL server binaries (initdb, pg_ctl) were found. Install one of them (Debian/Ubuntu: \
-    `apt install postgresql`; macOS: `brew install postgresql@16`; or Docker), or set DATABASE_URL \
-    to a server you have";
+    `apt install postgresql`; macOS: `brew install postgresql@16`; or Docker with Compose v2), or set \
+    DATABASE_URL to a server you have";
 
 /// The database the app uses in development.
 pub const APP_DATABASE: &str = "app";
@@ -64,26 +64,26 @@ pub struct DevDatabase {
 
 impl Server {
     /// A server where scratch databases may be created and dropped (tests, checks).
-    pub fn scratch(sh: &xshell::Shell) -> anyhow::Result<Self> {
-        Self::pick(sh, &Spec::scratch(None), None)
+    pub fn scratch() -> anyhow::Result<Self> {
+        Self::pick(&Spec::scratch(None), None)
     }
 
     /// A server for benchmarks: `DATABASE_URL`'s, else docker compose's, else a throwaway
     /// cluster that commits durably, as production does.
-    pub fn bench(sh: &xshell::Shell) -> anyhow::Result<Self> {
-        Self::pick(sh, &Spec::bench(), None)
+    pub fn bench() -> anyhow::Result<Self> {
+        Self::pick(&Spec::bench(), None)
     }
 
     /// A throwaway cluster for scratch databases, run with the server binaries in `bin_dir`
     /// (of major version `major`), whatever else is available.
-    pub fn scratch_cluster(sh: &xshell::Shell, bin_dir: &Path, major: u32) -> anyhow::Result<Self> {
-        Self::pick(sh, &Spec::scratch(Some(major)), Some(bin_dir))
+    pub fn scratch_cluster(bin_dir: &Path, major: u32) -> anyhow::Result<Self> {
+        Self::pick(&Spec::scratch(Some(major)), Some(bin_dir))
     }
 
     /// With `bin_dir`, a throwaway cluster run with those binaries; otherwise `DATABASE_URL`'s
     /// server, else docker compose's `db` service, else a throwaway cluster from the installed
     /// server binaries.
-    fn pick(sh: &xshell::Shell, spec: &Spec, bin_dir: Option<&Path>) -> anyhow::Result<Self> {
+    fn pick(spec: &Spec, bin_dir: Option<&Path>) -> anyhow::Result<Self> {
         if bin_dir.is_none()
             && let Some(admin) = env_admin()?
         {
@@ -92,24 +92,48 @@ impl Server {
                 admin,
             });
         }
+        let mut docker_failed = None;
         if bin_dir.is_none() && docker::engine_answers() {
             eprintln!(
                 "{}: a Docker engine answers, so docker compose runs the `db` service",
                 spec.purpose
             );
-            return Ok(Self {
-                kind: Kind::Docker,
-                admin: docker::up(sh)?,
-            });
+            match docker::up() {
+                Ok(admin) => {
+                    return Ok(Self {
+                        kind: Kind::Docker,
+                        admin,
+                    });
+                }
+                Err(reason) => {
+                    eprintln!(
+                        "{}: docker compose cannot run the `db` service: {reason}",
+                        spec.purpose
+                    );
+                    docker_failed = Some(reason);
+                }
+            }
         }
         let Some(bin_dir) = bin_dir
             .map(Path::to_owned)
             .or_else(pg_cluster::find_server_binaries)
         else {
-            bail!("{NO_SERVER}")
+            match docker_failed {
+                Some(reason) => bail!(
+                    "no database available: docker compose cannot run the `db` service ({reason}), and no \
+                     PostgreSQL server binaries (initdb, pg_ctl) were found to fall back on. Fix that, or \
+                     install the server (Debian/Ubuntu: `apt install postgresql`; macOS: `brew install \
+                     postgresql@16`), or set DATABASE_URL to a server you have"
+                ),
+                None => bail!("{NO_SERVER}"),
+            }
+        };
+        let why = match docker_failed {
+            Some(_) => "docker compose cannot run it",
+            None => "no DATABASE_URL and no Docker engine",
         };
         eprintln!(
-            "{}: no DATABASE_URL and no Docker engine; a throwaway cluster from {}",
+            "{}: {why}; a throwaway cluster from {}",
             spec.purpose,
             bin_dir.display()
         );
@@ -213,8 +237,8 @@ impl Server {
 impl DevDatabase {
     /// Finds or starts the development server and makes sure the app's database exists, with
     /// its roles when this project manages the server.
-    pub fn ensure(sh: &xshell::Shell) -> anyhow::Result<Self> {
-        let db = Self::locate(sh)?;
+    pub fn ensure() -> anyhow::Result<Self> {
+        let db = Self::locate()?;
         if db.server.is_managed() {
             let created = db.server.create_database(&db.name())?;
             roles::ensure(&db.server, created)?;
@@ -223,8 +247,8 @@ impl DevDatabase {
     }
 
     /// The development server and the app database's URLs, without creating anything.
-    pub fn locate(sh: &xshell::Shell) -> anyhow::Result<Self> {
-        let server = Server::pick(sh, &Spec::dev(), None)?;
+    pub fn locate() -> anyhow::Result<Self> {
+        let server = Server::pick(&Spec::dev(), None)?;
         let (migrator, runtime) = match env_url("DATABASE_URL") {
             Some(url) => {
                 let runtime = PgUrl::parse(&url).context("DATABASE_URL")?;
@@ -237,8 +261,8 @@ impl DevDatabase {
             None => {
                 let app = server.admin.with_database(APP_DATABASE);
                 (
-                    app.with_user(roles::MIGRATOR, roles::MIGRATOR),
-                    app.with_user(roles::RUNTIME, roles::RUNTIME),
+                    app.with_user(roles::MIGRATOR, &roles::password(roles::MIGRATOR)),
+                    app.with_user(roles::RUNTIME, &roles::password(roles::RUNTIME)),
                 )
             }
         };

@@ -12,6 +12,30 @@ use crate::project_root;
 pub const MIGRATOR: &str = "app_migrator";
 pub const RUNTIME: &str = "app_runtime";
 
+/// The development passwords, as the compose file reads them (`.env` may set them); the role
+/// names otherwise (local clusters trust local connections anyway).
+pub const PASSWORDS: [(&str, &str); 3] = [
+    ("POSTGRES_PASSWORD", "postgres"),
+    ("APP_MIGRATOR_PASSWORD", MIGRATOR),
+    ("APP_RUNTIME_PASSWORD", RUNTIME),
+];
+
+/// The password of `role` (or of the superuser, `postgres`) in development.
+pub fn password(role: &str) -> String {
+    let var = match role {
+        MIGRATOR => "APP_MIGRATOR_PASSWORD",
+        RUNTIME => "APP_RUNTIME_PASSWORD",
+        _ => "POSTGRES_PASSWORD",
+    };
+    std::env::var(var).unwrap_or_else(|_| {
+        PASSWORDS
+            .iter()
+            .find(|(v, _)| *v == var)
+            .map_or(role, |(_, p)| p)
+            .to_owned()
+    })
+}
+
 /// Creates the roles and grants when they are missing, then checks that the migrator owns
 /// everything in the schema (objects made before the roles existed would lock it out).
 pub fn ensure(db: &Server, database_created: bool) -> anyhow::Result<()> {
@@ -26,14 +50,13 @@ pub fn ensure(db: &Server, database_created: bool) -> anyhow::Result<()> {
         );
         let template = std::fs::read_to_string(project_root().join("ops/roles.sql"))
             .context("cannot read ops/roles.sql")?;
-        // Development passwords are the role names; local clusters trust local connections anyway.
         let script = roles::render(
             &template,
             &Roles {
                 migrator: MIGRATOR,
-                migrator_password: MIGRATOR,
+                migrator_password: &password(MIGRATOR),
                 runtime: RUNTIME,
-                runtime_password: RUNTIME,
+                runtime_password: &password(RUNTIME),
                 database: APP_DATABASE,
             },
         )

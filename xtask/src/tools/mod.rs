@@ -2,3 +2,4 @@
 //! registries (no Docker needed): PostgreSQL servers and clients, and linters.
 
 pub mod postgres;
+pub mod pypi;

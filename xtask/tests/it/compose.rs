@@ -37,6 +37,12 @@ fn the_database_is_pinned_checked_and_persistent() {
     let compose = compose();
     let db = &compose["services"]["db"];
     let image = text(&db["image"]);
+    let image = image
+        .strip_prefix("${POSTGRES_IMAGE:-")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .unwrap_or_else(|| {
+            panic!("the image comes from POSTGRES_IMAGE, the official one by default: {image}")
+        });
     let tag = image.split_once(':').map(|(_, tag)| tag).unwrap_or("");
     assert!(
         tag.chars().next().is_some_and(|c| c.is_ascii_digit()) && tag.contains('.'),
@@ -47,6 +53,52 @@ fn the_database_is_pinned_checked_and_persistent() {
     assert!(
         !compose["volumes"]["db-data"].is_badvalue(),
         "a named volume"
+    );
+}
+
+#[test]
+fn passwords_come_from_the_environment_and_are_required() {
+    let compose = compose();
+    let db = &compose["services"]["db"]["environment"];
+    for var in [
+        "POSTGRES_PASSWORD",
+        "APP_MIGRATOR_PASSWORD",
+        "APP_RUNTIME_PASSWORD",
+    ] {
+        let value = text(&db[var]);
+        assert!(
+            value.starts_with(&format!("${{{var}:?")),
+            "{var} has no default and is required: {value}"
+        );
+    }
+    let file =
+        std::fs::read_to_string(test_support::workspace_root().join("docker-compose.yml")).unwrap();
+    assert!(!file.contains(":-app_"), "no default password");
+}
+
+#[test]
+fn base_images_are_variables_with_the_official_ones_as_defaults() {
+    let root = test_support::workspace_root();
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    for (arg, official) in [
+        ("RUST_IMAGE", "rust:1.95-slim-bookworm"),
+        ("RUNTIME_IMAGE", "debian:bookworm-slim"),
+    ] {
+        assert!(
+            dockerfile.contains(&format!("ARG {arg}={official}")),
+            "{arg} defaults to {official}"
+        );
+        assert!(dockerfile.contains(&format!("FROM ${{{arg}}}")));
+        let compose = compose();
+        let args = text(&compose["x-app"]["build"]["args"]);
+        assert!(
+            args.contains(&format!("{arg}=${{{arg}:-{official}}}")),
+            "compose passes {arg}: {args}"
+        );
+    }
+    assert!(
+        dockerfile.contains("ARG GIT_COMMIT"),
+        "the commit is a build argument"
     );
 }
 

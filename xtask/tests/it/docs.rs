@@ -40,4 +40,8 @@ fn ci_runs_the_readme_s_test_command_last() {
         read(".ci/run").contains("\ncargo xtask test --postgres 18\n"),
         ".ci/run must run the suite on PostgreSQL 18 too"
     );
+    assert!(
+        read(".ci/run").contains("\ncargo xtask compose-test\n"),
+        ".ci/run must run the image and the compose stack for real"
+    );
 }
