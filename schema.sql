@@ -1,5 +1,6 @@
--- The schema after every migration, written by `cargo xtask schema-dump`: do not edit.
--- `cargo xtask migrate-check` fails when it is stale.
+-- The schema you want: edit it as plain PostgreSQL DDL, then `cargo xtask migrate-diff NAME`
+-- writes the migration that gets there (and rewrites this file as the database prints it).
+-- `cargo xtask migrate-check` fails while the migrations and this file disagree.
 
 CREATE TABLE public.jobs (
     id bigint NOT NULL,

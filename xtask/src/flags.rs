@@ -98,6 +98,22 @@ xflags::xflags! {
             /// The base ref (default: origin/main, else main).
             optional --against git_ref: String
         }
+        /// Write the migration that takes the migrations to schema.sql (the schema you want),
+        /// planned from the two catalogs and proven before it is kept: the dumps match, the
+        /// down files undo it, a second plan finds nothing. Then rewrite schema.sql.
+        cmd migrate-diff {
+            /// snake_case, 3-60 characters, saying what changes (e.g. add_jobs_priority).
+            required name: String
+            /// OLD=NEW: a renamed table (public.jobs=tasks) or column
+            /// (public.jobs.last_error=error_message), kept with its data.
+            repeated --rename rename: String
+            /// Allow dropping tables, columns, types, functions and sequences.
+            optional --allow-drop
+            /// Migrations (default: migrations/).
+            optional --source dir: PathBuf
+            /// The schema you want (default: schema.sql).
+            optional --schema file: PathBuf
+        }
         /// Rewrite schema.sql: the normalized schema after every migration.
         cmd schema-dump {
             /// Migrations to apply (default: migrations/).
@@ -181,6 +197,7 @@ pub enum XtaskCmd {
     MigrateCheck(MigrateCheck),
     MigrateRehearse(MigrateRehearse),
     MigrateRebase(MigrateRebase),
+    MigrateDiff(MigrateDiff),
     SchemaDump(SchemaDump),
     MigrateLint(MigrateLint),
     DeployLint(DeployLint),
@@ -259,6 +276,16 @@ pub struct MigrateRebase {
     pub source: Option<PathBuf>,
     pub schema: Option<PathBuf>,
     pub against: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct MigrateDiff {
+    pub name: String,
+
+    pub rename: Vec<String>,
+    pub allow_drop: bool,
+    pub source: Option<PathBuf>,
+    pub schema: Option<PathBuf>,
 }
 
 #[derive(Debug)]

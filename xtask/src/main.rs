@@ -18,6 +18,7 @@ mod deploy_lint;
 mod migrate_check;
 mod migrate_create;
 mod migrate_current;
+mod migrate_diff;
 mod migrate_down;
 mod migrate_lint;
 mod migrate_rebase;
@@ -80,6 +81,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::XtaskCmd::MigrateCheck(cmd) => cmd.run(sh),
         flags::XtaskCmd::MigrateRehearse(cmd) => cmd.run(sh),
         flags::XtaskCmd::MigrateRebase(cmd) => cmd.run(sh),
+        flags::XtaskCmd::MigrateDiff(cmd) => cmd.run(sh),
         flags::XtaskCmd::SchemaDump(cmd) => cmd.run(sh),
         flags::XtaskCmd::MigrateLint(cmd) => cmd.run(sh),
         flags::XtaskCmd::DeployLint(cmd) => cmd.run(sh),

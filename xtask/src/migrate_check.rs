@@ -11,7 +11,7 @@
 //! - baseline: a database loaded from `schema.sql`, then `migrate baseline`, needs no `up` and
 //!   passes `verify`.
 
-use std::{fs, path::Path};
+use std::path::Path;
 
 use anyhow::bail;
 use migrate_core::MigrationSet;
@@ -64,14 +64,17 @@ impl flags::MigrateCheck {
             }
         };
         if wants("fresh") || wants("snapshot") {
-            let fresh = fresh(&db, &source);
-            match fresh {
-                Ok(dump) => {
+            let fresh = ScratchDb::create(&db, "fresh")?;
+            match migrate_fresh(&fresh, &source) {
+                Ok(()) => {
                     if wants("fresh") {
                         report("fresh", Ok(String::new()));
                     }
                     if wants("snapshot") {
-                        report("snapshot", compare_snapshot(&dump, &snapshot));
+                        report(
+                            "snapshot",
+                            compare_snapshot(&db, &fresh, &source, &snapshot),
+                        );
                     }
                 }
                 Err(e) => report("fresh", Err(e)),
@@ -99,37 +102,40 @@ impl flags::MigrateCheck {
     }
 }
 
-/// Applies everything to an empty database; returns its schema dump.
-fn fresh(db: &Server, source: &Source) -> anyhow::Result<String> {
-    let scratch = ScratchDb::create(db, "fresh")?;
+/// Applies everything to an empty database.
+fn migrate_fresh(scratch: &ScratchDb<'_>, source: &Source) -> anyhow::Result<()> {
     process::check(
         migrate_bin::on(&scratch.url, source, &["up"])?,
         "migrate up on an empty database",
     )?;
-    schema::dump(db, &scratch.url, &source.config()?)
+    Ok(())
 }
 
-fn compare_snapshot(dump: &str, snapshot: &Path) -> anyhow::Result<String> {
-    let committed = fs::read_to_string(snapshot).unwrap_or_default();
-    if committed == dump {
+/// `schema.sql`, the schema wanted, against what the migrations give (`fresh`): loaded and
+/// dumped, statement by statement, so that how the file is written does not matter.
+fn compare_snapshot(
+    db: &Server,
+    fresh: &ScratchDb<'_>,
+    source: &Source,
+    snapshot: &Path,
+) -> anyhow::Result<String> {
+    let config = source.config()?;
+    let declared = ScratchDb::create(db, "declared")?;
+    schema::load(db, &declared.url, snapshot)?;
+    let dump = |url| -> anyhow::Result<_> {
+        Ok(schema::statements(&schema::dump_with(
+            db, url, &config, true,
+        )?))
+    };
+    let differences = schema::differences(&dump(&fresh.url)?, &dump(&declared.url)?);
+    if differences.is_empty() {
         return Ok(String::new());
     }
-    let (old, new): (Vec<&str>, Vec<&str>) = (committed.lines().collect(), dump.lines().collect());
-    let changed: Vec<String> = old
-        .iter()
-        .filter(|l| !new.contains(l))
-        .map(|l| format!("- {l}"))
-        .chain(
-            new.iter()
-                .filter(|l| !old.contains(l))
-                .map(|l| format!("+ {l}")),
-        )
-        .take(20)
-        .collect();
     bail!(
-        "{} is stale (- in the file, + after the migrations):\n{}\nrun `cargo xtask schema-dump` and commit the file",
+        "{} and the migrations disagree:\n{}\nwrite the migration that gets there with `cargo xtask migrate-diff NAME`; \
+         or, if the migrations are right, rewrite the file with `cargo xtask schema-dump`",
         snapshot.display(),
-        changed.join("\n")
+        indent(&differences.join("\n"))
     )
 }
 

@@ -1,10 +1,14 @@
-//! The schema of a database, two ways: `schema.sql` (a normalized `pg_dump`, for people to
-//! read in reviews) and a catalog description (one line per object, for fast comparisons).
-//! Both leave out the tables `migrate` keeps: sqlx's history table and the audit trail.
+//! The schema of a database, two ways: a normalized `pg_dump` (what `schema.sql` holds, and
+//! what two databases are compared by, statement by statement) and a catalog description (one
+//! line per object, for fast comparisons). Both leave out the tables `migrate` keeps: sqlx's
+//! history table and the audit trail.
 
-use std::{collections::BTreeSet, path::PathBuf};
+use std::{
+    collections::BTreeSet,
+    path::{Path, PathBuf},
+};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use pg_cluster::process;
 
 use migrate_core::{Config, MigrationSet, history::owned_tables};
@@ -12,19 +16,27 @@ use migrate_core::{Config, MigrationSet, history::owned_tables};
 use super::{Server, url::PgUrl};
 use crate::project_root;
 
-const HEADER: &str = "-- The schema after every migration, written by `cargo xtask schema-dump`: do not edit.\n\
-                      -- `cargo xtask migrate-check` fails when it is stale.\n\n";
+const HEADER: &str = "-- The schema you want: edit it as plain PostgreSQL DDL, then `cargo xtask migrate-diff NAME`\n\
+                      -- writes the migration that gets there (and rewrites this file as the database prints it).\n\
+                      -- `cargo xtask migrate-check` fails while the migrations and this file disagree.\n\n";
 
-/// The normalized `pg_dump --schema-only` of `url`, as `schema.sql` holds it.
+/// The normalized `pg_dump --schema-only` of `url`, as `schema.sql` holds it (no grants: they
+/// name roles, which vary between servers).
 pub fn dump(db: &Server, url: &PgUrl, config: &Config) -> anyhow::Result<String> {
+    dump_with(db, url, config, false)
+}
+
+/// [`dump`] with the grants too, for comparing two databases on one server.
+pub fn dump_with(
+    db: &Server,
+    url: &PgUrl,
+    config: &Config,
+    privileges: bool,
+) -> anyhow::Result<String> {
     let mut pg_dump = db.client("pg_dump", url);
     pg_dump
-        .args([
-            "--schema-only",
-            "--no-owner",
-            "--no-privileges",
-            "--no-tablespaces",
-        ])
+        .args(["--schema-only", "--no-owner", "--no-tablespaces"])
+        .args((!privileges).then_some("--no-privileges"))
         .args(owned_tables(&config.table).map(|table| format!("--exclude-table={table}")));
     Ok(normalize(
         &process::read(pg_dump).context("pg_dump failed")?,
@@ -55,6 +67,71 @@ fn normalize(dump: &str) -> String {
         out.pop();
     }
     out
+}
+
+/// The statements of a normalized dump, as a set; a table's columns (and constraints written
+/// inside it) in name order: PostgreSQL can only append a column, so the order is not compared.
+pub fn statements(dump: &str) -> BTreeSet<String> {
+    dump.split("\n\n")
+        .filter(|block| !block.trim().is_empty() && !block.starts_with("-- "))
+        .map(|block| {
+            let lines: Vec<&str> = block.lines().collect();
+            match (lines.first(), lines.last()) {
+                (Some(first), Some(&");"))
+                    if first.starts_with("CREATE TABLE ") && lines.len() > 2 =>
+                {
+                    let mut inner: Vec<String> = lines[1..lines.len() - 1]
+                        .iter()
+                        .map(|l| l.trim_end_matches(',').to_owned())
+                        .collect();
+                    inner.sort();
+                    format!("{first}\n{}\n);", inner.join(",\n"))
+                }
+                _ => block.trim().to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// What differs between two sets of [`statements`], one line each, named by each statement's
+/// first line: `only in the migrations: ...`, `only in schema.sql: ...`.
+pub fn differences(migrations: &BTreeSet<String>, declared: &BTreeSet<String>) -> Vec<String> {
+    let first = |s: &String| {
+        s.lines()
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(" (")
+            .to_owned()
+    };
+    let only_migrations: BTreeSet<String> = migrations.difference(declared).map(first).collect();
+    let only_declared: BTreeSet<String> = declared.difference(migrations).map(first).collect();
+    let mut lines = Vec::new();
+    for statement in only_migrations.union(&only_declared) {
+        match (
+            only_migrations.contains(statement),
+            only_declared.contains(statement),
+        ) {
+            (true, true) => lines.push(format!("differs: {statement}")),
+            (true, false) => lines.push(format!("only in the migrations: {statement}")),
+            _ => lines.push(format!("only in schema.sql: {statement}")),
+        }
+    }
+    lines
+}
+
+/// Runs `file` (plain SQL, as `schema.sql`) in the empty database `url`.
+pub fn load(db: &Server, url: &PgUrl, file: &Path) -> anyhow::Result<()> {
+    let mut load = db.psql(url);
+    load.arg("-f").arg(file);
+    let loaded = process::output(load)?;
+    if !loaded.status.success() {
+        bail!(
+            "{} does not load into an empty database: {}",
+            file.display(),
+            String::from_utf8_lossy(&loaded.stderr).trim_end()
+        );
+    }
+    Ok(())
 }
 
 /// One line per schema object of `url` (relations, columns, constraints, indexes, views,

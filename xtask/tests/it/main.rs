@@ -4,6 +4,7 @@
 mod compose;
 mod docs;
 mod migrate_check;
+mod migrate_diff;
 mod migrate_lint;
 mod rebase;
 

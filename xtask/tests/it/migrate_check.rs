@@ -98,13 +98,13 @@ fn a_migration_that_does_not_apply_fails_fresh() {
 }
 
 #[test]
-fn a_stale_snapshot_fails_and_shows_the_difference() {
+fn a_snapshot_the_migrations_disagree_with_fails_naming_the_objects_and_migrate_diff() {
     let fixture = good();
     fixture.write("3_create_b.up.sql", "CREATE TABLE b (id int);\n");
     let outcome = check(&fixture, &["--only", "snapshot"]);
-    outcome.assert_failed_with("schema.sql is stale");
-    outcome.assert_failed_with("+ CREATE TABLE public.b (");
-    outcome.assert_failed_with("run `cargo xtask schema-dump`");
+    outcome.assert_failed_with("schema.sql and the migrations disagree");
+    outcome.assert_failed_with("only in the migrations: CREATE TABLE public.b");
+    outcome.assert_failed_with("`cargo xtask migrate-diff NAME`");
 }
 
 #[test]
