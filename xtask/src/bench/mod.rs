@@ -3,6 +3,7 @@
 //! tables and writes them, with the machine and the commands, to BENCHMARKS.md.
 
 mod apply;
+mod diff;
 mod herd;
 mod proxy;
 mod report;
@@ -27,7 +28,14 @@ use crate::{
 };
 
 const SQLX_CLI_VERSION: &str = "0.9.0";
-const FIGURES: [&str; 5] = ["apply", "slow-link", "herd", "traffic", "test-setup"];
+const FIGURES: [&str; 6] = [
+    "apply",
+    "slow-link",
+    "herd",
+    "traffic",
+    "test-setup",
+    "diff",
+];
 
 /// What every figure needs.
 pub struct Ctx<'a> {
@@ -151,6 +159,9 @@ impl flags::Bench {
         }
         if only.iter().any(|f| f == "test-setup") {
             sections.push(test_setup::run(&ctx)?);
+        }
+        if only.iter().any(|f| f == "diff") {
+            sections.push(diff::run(&ctx, sh)?);
         }
 
         let body: String = sections

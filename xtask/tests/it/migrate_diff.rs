@@ -16,10 +16,21 @@ fn case(before: &str, after: &str) -> Migrations {
     fixture
 }
 
+/// `cargo xtask migrate-diff NAME`; what it writes must pass the lint, or say why not.
 fn diff(fixture: &Migrations, name: &str, extra: &[&str]) -> Run {
     let mut command = xtask(&["migrate-diff", name]);
     command.args(fixture_args(fixture)).args(extra);
-    run(&mut command)
+    let run = run(&mut command);
+    let findings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("migrate-diff: lint:"))
+        .collect();
+    assert!(
+        findings.is_empty(),
+        "unexplained lint findings: {findings:#?}"
+    );
+    run
 }
 
 /// The new migration files, name → text, in order.

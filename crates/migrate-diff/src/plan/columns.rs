@@ -357,7 +357,10 @@ fn set_not_null(planner: &mut Planner<'_>, table: &Name, column: &Column) {
                 "adding-not-nullable-field",
                 "the validated check before it lets PostgreSQL skip the scan",
             ),
-            Statement::new(format!("ALTER TABLE {table} DROP CONSTRAINT {check};")),
+            Statement::dropping(
+                format!("ALTER TABLE {table} DROP CONSTRAINT {check};"),
+                "the column's NOT NULL now says what the check said",
+            ),
         ],
         Ok(vec![
             Statement::new(format!(

@@ -103,6 +103,34 @@ impl Statement {
         }
     }
 
+    /// A `DROP` the user asked for (`--allow-drop`, or an object left out of schema.sql) or
+    /// that is made again at once, marked with squawk's rule for its kind and `reason`.
+    pub fn dropping(sql: impl Into<String>, reason: impl Into<String>) -> Self {
+        let sql = sql.into();
+        let rule = [
+            ("DROP MATERIALIZED VIEW ", "ban-drop-view"),
+            ("DROP VIEW ", "ban-drop-view"),
+            ("DROP FUNCTION ", "ban-drop-function"),
+            ("DROP PROCEDURE ", "ban-drop-function"),
+            ("DROP TYPE ", "ban-drop-type"),
+            ("DROP DOMAIN ", "ban-drop-domain"),
+            ("DROP SEQUENCE ", "ban-drop-sequence"),
+            ("DROP SCHEMA ", "ban-drop-schema"),
+            ("DROP EXTENSION ", "ban-drop-extension"),
+            ("DROP TABLE ", "ban-drop-table"),
+        ]
+        .into_iter()
+        .find(|(prefix, _)| sql.starts_with(prefix))
+        .or_else(|| {
+            (sql.starts_with("ALTER TABLE ") && sql.contains(" DROP CONSTRAINT "))
+                .then_some(("", "ban-drop-constraint"))
+        });
+        match rule {
+            Some((_, rule)) => Self::new(sql).ignoring(rule, reason),
+            None => Self::new(sql),
+        }
+    }
+
     /// The same, marked as knowingly breaking squawk's `rule`, for `reason`.
     pub fn ignoring(mut self, rule: &'static str, reason: impl Into<String>) -> Self {
         self.ignore = Some((rule, reason.into()));

@@ -218,6 +218,18 @@ fn drop_constraint(table: &Name, name: &str) -> String {
     format!("ALTER TABLE {table} DROP CONSTRAINT {};", ident(name))
 }
 
+/// What undoes `VALIDATE CONSTRAINT`: the constraint as it was, `NOT VALID` (no scan).
+fn unvalidate(table: &Name, name: &str, definition: &str) -> Vec<Statement> {
+    let definition = definition.trim_end_matches(" NOT VALID");
+    vec![
+        Statement::new(drop_constraint(table, name)),
+        Statement::new(format!(
+            "ALTER TABLE {table} ADD CONSTRAINT {} {definition} NOT VALID;",
+            ident(name)
+        )),
+    ]
+}
+
 /// Constraints by name. On an existing table a check or foreign key is added `NOT VALID` and
 /// validated in the last file; a primary key or unique constraint gets its index built
 /// concurrently first, then takes it over.
@@ -226,10 +238,15 @@ fn constraints(planner: &mut Planner<'_>, table: &Name, before: &Table, after: &
         if after.constraints.get(name) != Some(old)
             && !same_but_validated(old, after.constraints.get(name))
         {
+            let reason = if after.constraints.contains_key(name) {
+                "added again below with its new definition"
+            } else {
+                "not in schema.sql"
+            };
             planner.change(
                 File::Main,
                 phase::DROP_CONSTRAINT,
-                vec![Statement::new(drop_constraint(table, name))],
+                vec![Statement::dropping(drop_constraint(table, name), reason)],
                 Ok(vec![Statement::new(add_constraint(
                     table,
                     name,
@@ -254,7 +271,7 @@ fn constraints(planner: &mut Planner<'_>, table: &Name, before: &Table, after: &
                         "ALTER TABLE {table} VALIDATE CONSTRAINT {};",
                         ident(name)
                     ))],
-                    Ok(vec![]),
+                    Ok(unvalidate(table, name, &new.definition)),
                 );
             }
             continue;
@@ -322,7 +339,7 @@ fn add_to_existing(planner: &mut Planner<'_>, table: &Name, name: &str, new: &Co
                         "ALTER TABLE {table} VALIDATE CONSTRAINT {};",
                         ident(name)
                     ))],
-                    Ok(vec![]),
+                    Ok(unvalidate(table, name, &new.definition)),
                 );
             }
         }

@@ -112,11 +112,16 @@ pub(super) fn plan(planner: &mut Planner<'_>) {
         .chain(dropped)
         .collect();
     for object in order::topological(&going, &from.depends).into_iter().rev() {
-        let (phase, up, down) = (
-            drop_phase(&object),
-            drop(from, &object),
-            create(from, &object),
-        );
+        let reason = if exists(to, &object) {
+            "made again below, in the same transaction, as schema.sql declares it"
+        } else {
+            "not in schema.sql"
+        };
+        let up = drop(from, &object)
+            .into_iter()
+            .map(|s| Statement::dropping(s.sql, reason))
+            .collect();
+        let (phase, down) = (drop_phase(&object), create(from, &object));
         planner.change(File::Main, phase, up, Ok(down));
     }
     let coming: BTreeSet<Object> = recreate

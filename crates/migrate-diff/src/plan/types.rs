@@ -44,7 +44,10 @@ fn schemas(planner: &mut Planner<'_>) {
             planner.change(
                 File::Main,
                 phase::DROP_SCHEMA,
-                vec![Statement::new(format!("DROP SCHEMA {};", ident(name)))],
+                vec![Statement::dropping(
+                    format!("DROP SCHEMA {};", ident(name)),
+                    "not in schema.sql",
+                )],
                 Ok(vec![Statement::new(format!(
                     "CREATE SCHEMA {};",
                     ident(name)
@@ -87,7 +90,10 @@ fn extensions(planner: &mut Planner<'_>) {
             planner.change(
                 File::Main,
                 phase::DROP_EXTENSION,
-                vec![Statement::new(format!("DROP EXTENSION {};", ident(name)))],
+                vec![Statement::dropping(
+                    format!("DROP EXTENSION {};", ident(name)),
+                    "--allow-drop: not in schema.sql",
+                )],
                 Ok(vec![create(name, &extension.schema)]),
             );
         }
@@ -154,7 +160,7 @@ fn enums(planner: &mut Planner<'_>) {
                 planner.change(
                     File::Main,
                     phase::CREATE_TYPE,
-                    vec![Statement::new(format!("DROP TYPE {name};")), create_enum(name, &new.labels)],
+                    vec![Statement::dropping(format!("DROP TYPE {name};"), "made again at once with its new values; no column uses it"), create_enum(name, &new.labels)],
                     Ok(vec![Statement::new(format!("DROP TYPE {name};")), create_enum(name, &old.labels)]),
                 );
             }
@@ -207,7 +213,10 @@ fn drop_type(planner: &mut Planner<'_>, name: &Name, recreate: Statement) {
     planner.change(
         File::Main,
         phase::DROP_TYPE,
-        vec![Statement::new(format!("DROP TYPE {name};"))],
+        vec![Statement::dropping(
+            format!("DROP TYPE {name};"),
+            "--allow-drop: not in schema.sql",
+        )],
         Ok(vec![recreate]),
     );
 }
@@ -407,7 +416,10 @@ fn sequences(planner: &mut Planner<'_>) {
         planner.change(
             File::Main,
             phase::DROP_SEQUENCE,
-            vec![Statement::new(format!("DROP SEQUENCE {name};"))],
+            vec![Statement::dropping(
+                format!("DROP SEQUENCE {name};"),
+                "--allow-drop: not in schema.sql",
+            )],
             Ok(vec![create_sequence(name, old)]),
         );
     }
