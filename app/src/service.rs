@@ -33,7 +33,10 @@ where
         return ExitCode::FAILURE;
     }
     let args = A::parse();
-    telemetry::init();
+    if let Err(e) = telemetry::init() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let outcome = runtime.block_on(run(args, shutdown));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@
 mod baseline;
 mod herd;
 mod jobs_flow;
+mod logs;
 mod migrate_cli;
 mod roles;
 mod schema_gate;

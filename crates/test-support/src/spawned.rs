@@ -64,7 +64,8 @@ impl Spawned {
         let addr = line
             .split("listening on http://")
             .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
+            // Plain text, or inside a JSON string (LOG_FORMAT=json).
+            .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == '"').next())
             .and_then(|addr| addr.parse().ok());
         spawned.addr = Some(addr.unwrap_or_else(|| panic!("no address in {line:?}")));
         spawned

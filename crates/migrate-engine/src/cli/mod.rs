@@ -295,7 +295,10 @@ pub fn main(embedded: &Embedded) -> ExitCode {
     };
     let dotenv = settings::load_dotenv();
     let cli = Cli::from_args(std::env::args_os().skip(1)).unwrap_or_else(|e| e.exit());
-    telemetry::init();
+    if let Err(e) = telemetry::init() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     #[expect(
         clippy::disallowed_methods,
         reason = "main is what a migrate binary runs; it is disallowed itself"
@@ -307,8 +310,14 @@ pub fn main(embedded: &Embedded) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            let json = telemetry::LogFormat::from_env() == Ok(telemetry::LogFormat::Json);
             for line in error.lines() {
-                eprintln!("error: {}", settings::redact_env_urls(line));
+                let line = settings::redact_env_urls(line);
+                if json {
+                    tracing::error!("{line}");
+                } else {
+                    eprintln!("error: {line}");
+                }
             }
             exit_code(&error)
         }
