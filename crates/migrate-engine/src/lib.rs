@@ -53,6 +53,7 @@ pub mod cli;
 mod embedded;
 mod engine;
 mod error;
+pub mod fleet;
 pub mod gate;
 mod history;
 mod holder;

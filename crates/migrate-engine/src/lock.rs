@@ -1,5 +1,7 @@
 //! The migration lock: a session advisory lock under the key sqlx's `Migrator` uses, so that an
-//! old-style `sqlx::migrate!().run()` is excluded too.
+//! old-style `sqlx::migrate!().run()` is excluded too. A tenant's schema (a connection whose
+//! `search_path` the client set, `options=-csearch_path=tenant_7`) has a key of its own, so
+//! that the tenants of one database migrate in parallel.
 //!
 //! It is taken by polling `pg_try_advisory_lock` in short statements, never by blocking in
 //! `pg_advisory_lock`: a session blocked there can make the holder's
@@ -26,7 +28,10 @@ impl MigrationLock {
     /// Takes the lock, waiting at most `wait` (or until a stop is requested) while logging
     /// who holds it; returns it with how long the wait took.
     pub async fn acquire(session: &mut Session, wait: Duration) -> Result<(Self, Duration)> {
-        let key = sqlx_lock_key(&session.database);
+        let key = match &session.tenant {
+            None => sqlx_lock_key(&session.database),
+            Some(schema) => tenant_lock_key(&session.database, schema),
+        };
         let conn = &mut session.conn;
         let started = Instant::now();
         let mut next_report = started + Duration::from_millis(500);
@@ -81,6 +86,12 @@ impl MigrationLock {
 pub(crate) fn sqlx_lock_key(database: &str) -> i64 {
     const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
     0x3d32_ad9e * i64::from(CRC.checksum(database.as_bytes()))
+}
+
+/// A tenant schema's key: sqlx's formula on `database.schema`, so that tenants of one
+/// database migrate in parallel, each under its own lock.
+pub(crate) fn tenant_lock_key(database: &str, schema: &str) -> i64 {
+    sqlx_lock_key(&format!("{database}.{schema}"))
 }
 
 async fn holder(conn: &mut PgConnection, key: i64) -> Result<String> {

@@ -36,6 +36,9 @@ pub struct Session {
     pub(crate) pid: i32,
     /// `current_database()`, which names sqlx's lock key.
     pub(crate) database: String,
+    /// The schema a client-set `search_path` puts first (`options=-csearch_path=tenant_7`):
+    /// a tenant's schema, whose migrations are locked apart from the other tenants'.
+    pub(crate) tenant: Option<String>,
     /// The second connection, for commands that change the schema.
     pub(crate) monitor: Option<PgConnection>,
     /// Asked to stop: cancel what runs, roll it back, record it, release the lock.
@@ -51,12 +54,13 @@ impl Session {
         shutdown: &Shutdown,
     ) -> Result<Self> {
         let mut conn = connect(settings, &application_name(), timeout, shutdown).await?;
-        let (pid, database) = identify(&mut conn).await?;
+        let identity = identify(&mut conn).await?;
         Ok(Self {
             conn,
             settings: settings.clone(),
-            pid,
-            database,
+            pid: identity.pid,
+            tenant: identity.tenant(settings)?,
+            database: identity.database,
             monitor: None,
             shutdown: shutdown.clone(),
         })
@@ -69,21 +73,24 @@ impl Session {
         timeout: Duration,
         shutdown: &Shutdown,
     ) -> Result<Self> {
-        let monitor_options = settings.connect_options("migrate monitor");
         let (session, monitor) = tokio::join!(
             Self::connect(settings, timeout, shutdown),
-            PgConnection::connect_with(&monitor_options),
+            open_monitor(settings),
         );
         let mut session = session?;
-        match monitor {
-            Ok(monitor) => session.monitor = Some(monitor),
-            Err(e) => tracing::warn!(
-                "could not open a second connection to check for a transaction pooler ({}); checking with one",
-                settings.redact(&e.to_string())
-            ),
-        }
+        session.monitor = monitor;
         session.ensure_direct().await?;
         Ok(session)
+    }
+
+    /// Adds the second connection to a session opened with [`Session::connect`], once it turns
+    /// out to have something to change.
+    pub async fn watch(&mut self) -> Result<()> {
+        if self.monitor.is_none() {
+            self.monitor = open_monitor(&self.settings).await;
+            self.ensure_direct().await?;
+        }
+        Ok(())
     }
 
     /// Refuses a connection whose statements may run on different server sessions, as through
@@ -97,10 +104,10 @@ impl Session {
     async fn ensure_direct(&mut self) -> Result<()> {
         let ours = self.pid;
         let other = match self.monitor.as_mut() {
-            Some(monitor) => Some(identify(monitor).await?.0),
+            Some(monitor) => Some(identify(monitor).await?.pid),
             None => None,
         };
-        let ours_again = identify(&mut self.conn).await?.0;
+        let ours_again = identify(&mut self.conn).await?.pid;
         let observed = if ours_again != ours {
             format!(
                 "this connection's statements ran on server sessions {ours} and then {ours_again}"
@@ -187,14 +194,74 @@ fn application_name() -> String {
     name
 }
 
-/// The server session's pid and database, with the settings that make the server look after
-/// it; asked in the simple-query protocol: prepared statements are per server session, so
-/// through a pooler they collide before the answer arrives.
-async fn identify(conn: &mut PgConnection) -> Result<(i32, String)> {
+/// The second connection, or none (said in a warning: the pooler check then uses one).
+async fn open_monitor(settings: &DatabaseSettings) -> Option<PgConnection> {
+    match PgConnection::connect_with(&settings.connect_options("migrate monitor")).await {
+        Ok(monitor) => Some(monitor),
+        Err(e) => {
+            tracing::warn!(
+                "could not open a second connection to check for a transaction pooler ({}); checking with one",
+                settings.redact(&e.to_string())
+            );
+            None
+        }
+    }
+}
+
+/// Who a connection is on the server.
+struct Identity {
+    pid: i32,
+    database: String,
+    /// `search_path` as set, when the client set it (`options=-csearch_path=...`).
+    client_search_path: Option<String>,
+    /// `current_schema()`: the first schema of the path that exists.
+    current_schema: Option<String>,
+}
+
+impl Identity {
+    /// The tenant's schema: the first of a client-set `search_path`, which must exist (else
+    /// the history table would land in the next one, another tenant's or `public`).
+    fn tenant(&self, settings: &DatabaseSettings) -> Result<Option<String>> {
+        let Some(path) = &self.client_search_path else {
+            return Ok(None);
+        };
+        let first = path.split(',').next().unwrap_or_default().trim();
+        let unquoted = first
+            .strip_prefix('"')
+            .and_then(|f| f.strip_suffix('"'))
+            .map_or_else(|| first.to_lowercase(), |f| f.replace("\"\"", "\""));
+        if unquoted == "$user" {
+            return Ok(None); // the default path, as a client may spell it out
+        }
+        if self.current_schema.as_deref() == Some(unquoted.as_str()) {
+            return Ok(Some(unquoted));
+        }
+        Err(Error::new(
+            ErrorKind::Refused,
+            format!(
+                "{}: search_path starts with schema {first}, which does not exist: create it \
+                 (CREATE SCHEMA {first}) before migrating it",
+                settings.redacted_url()
+            ),
+        ))
+    }
+}
+
+/// The server session's pid, database and search path, with the settings that make the
+/// server look after it; asked in the simple-query protocol: prepared statements are per
+/// server session, so through a pooler they collide before the answer arrives.
+async fn identify(conn: &mut PgConnection) -> Result<Identity> {
     let sql = format!(
         "SET client_connection_check_interval = '{CONNECTION_CHECK}'; {KEEPALIVES} \
-         SELECT pg_backend_pid(), current_database()"
+         SELECT pg_backend_pid(), current_database(), \
+                (SELECT setting FROM pg_settings WHERE name = 'search_path' AND source = 'client'), \
+                current_schema()::text"
     );
     let row = conn.fetch_one(sqlx::AssertSqlSafe(sql)).await?;
-    Ok((row.try_get(0)?, row.try_get(1)?))
+    Ok(Identity {
+        pid: row.try_get(0)?,
+        database: row.try_get(1)?,
+        client_search_path: row.try_get(2)?,
+        current_schema: row.try_get(3)?,
+    })
 }

@@ -96,6 +96,16 @@ impl DatabaseSettings {
 
     /// Parses `url`; `source` names the variable it came from in messages.
     pub fn parse(source: &'static str, url: &str) -> Result<Self, ConfigError> {
+        if !["postgres://", "postgresql://"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme))
+        {
+            return Err(ConfigError::Invalid {
+                var: source,
+                url: redact_url(url),
+                reason: "it must start with postgres:// or postgresql://".into(),
+            });
+        }
         let options = PgConnectOptions::from_str(url).map_err(|e| ConfigError::Invalid {
             var: source,
             url: redact_url(url),
@@ -136,6 +146,11 @@ impl DatabaseSettings {
     /// The host the URL names.
     pub fn host(&self) -> &str {
         self.options.get_host()
+    }
+
+    /// `host:port`: one server.
+    pub fn host_and_port(&self) -> String {
+        format!("{}:{}", self.options.get_host(), self.options.get_port())
     }
 }
 

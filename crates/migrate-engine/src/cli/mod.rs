@@ -4,6 +4,7 @@
 //! the process around it.
 
 mod diff;
+mod fleet;
 mod run;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -147,6 +148,10 @@ enum Command {
     /// (reads both, changes neither): print it, or write it as migration files with --out.
     /// From production to a database built by the migrations, it shows drift.
     Diff(diff::DiffArgs),
+    /// Many databases (or tenant schemas) at once: `fleet up` applies the pending migrations
+    /// of each, under each one's own lock, history and audit trail; `fleet status` reads them.
+    /// Exit 0 only when every target ended as asked.
+    Fleet(fleet::FleetArgs),
 }
 
 impl Command {

@@ -32,8 +32,10 @@ impl Cli {
             },
             build: embedded.build,
         };
-        if let Command::Diff(args) = &self.command {
-            return args.run(&set).await;
+        match &self.command {
+            Command::Diff(args) => return args.run(&set).await,
+            Command::Fleet(args) => return args.run(&set, run, &self.options, shutdown).await,
+            _ => {}
         }
         let settings = DatabaseSettings::for_migrations()?;
         let timeout = self.options.connect_timeout;
@@ -115,7 +117,7 @@ impl Cli {
                 print_history(&engine.runs(session, *limit).await?, *json)
             }
             Command::Verify => verify(&engine.status(session).await?)?,
-            Command::Diff(_) => unreachable!("run before connecting"),
+            Command::Diff(_) | Command::Fleet(_) => unreachable!("run before connecting"),
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ mod concurrency;
 mod connections;
 mod crash;
 mod file_checks;
+mod fleet;
 mod interrupt;
 mod library;
 mod live_traffic;
