@@ -34,6 +34,7 @@ impl flags::Ci {
             sqlx_data::check(queries.as_deref().expect("clippy ran"))
         })?;
         ci.step("deploy-lint", || flags::DeployLint.run(sh))?;
+        ci.step("k8s-check", || flags::K8sCheck { chart: None }.run(sh))?;
         ci.step("migrate-lint", || {
             flags::MigrateLint {
                 source: None,

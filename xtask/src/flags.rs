@@ -133,8 +133,16 @@ xflags::xflags! {
         /// Lint the files CI and deploys read: hadolint on the Dockerfile, actionlint on the
         /// workflows (both installed under target/tools/).
         cmd deploy-lint {}
+        /// Check the Helm chart (deploy/helm) offline: rendered with Helm 3 and 4, validated
+        /// strictly against several Kubernetes versions' schemas, then the rules no schema
+        /// knows (exit codes, probes, Secrets, one image).
+        cmd k8s-check {
+            /// The chart to check (default: deploy/helm).
+            optional --chart dir: PathBuf
+        }
         /// Everything CI runs, in order, stopping at the first failure: fmt, clippy,
-        /// sqlx-check, deploy-lint, migrate-lint, migrate-check, migrate-rehearse, test.
+        /// sqlx-check, deploy-lint, k8s-check, migrate-lint, migrate-check, migrate-rehearse,
+        /// test.
         cmd ci {}
         /// Regenerate .sqlx/, the offline query data, from a freshly migrated scratch database.
         cmd sqlx-prepare {}
@@ -201,6 +209,7 @@ pub enum XtaskCmd {
     SchemaDump(SchemaDump),
     MigrateLint(MigrateLint),
     DeployLint(DeployLint),
+    K8sCheck(K8sCheck),
     Ci(Ci),
     SqlxPrepare(SqlxPrepare),
     SqlxCheck(SqlxCheck),
@@ -303,6 +312,11 @@ pub struct MigrateLint {
 
 #[derive(Debug)]
 pub struct DeployLint;
+
+#[derive(Debug)]
+pub struct K8sCheck {
+    pub chart: Option<PathBuf>,
+}
 
 #[derive(Debug)]
 pub struct Ci;

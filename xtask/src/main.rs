@@ -15,6 +15,7 @@ mod db_down;
 mod db_reset;
 mod db_up;
 mod deploy_lint;
+mod k8s_check;
 mod migrate_check;
 mod migrate_create;
 mod migrate_current;
@@ -85,6 +86,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::XtaskCmd::SchemaDump(cmd) => cmd.run(sh),
         flags::XtaskCmd::MigrateLint(cmd) => cmd.run(sh),
         flags::XtaskCmd::DeployLint(cmd) => cmd.run(sh),
+        flags::XtaskCmd::K8sCheck(cmd) => cmd.run(sh),
         flags::XtaskCmd::Ci(cmd) => cmd.run(sh),
         flags::XtaskCmd::Bench(cmd) => cmd.run(sh),
         flags::XtaskCmd::SqlxPrepare(cmd) => cmd.run(sh),

@@ -4,6 +4,7 @@
 
 mod apply;
 mod diff;
+mod fleet;
 mod herd;
 mod proxy;
 mod report;
@@ -28,13 +29,14 @@ use crate::{
 };
 
 const SQLX_CLI_VERSION: &str = "0.9.0";
-const FIGURES: [&str; 6] = [
+const FIGURES: [&str; 7] = [
     "apply",
     "slow-link",
     "herd",
     "traffic",
     "test-setup",
     "diff",
+    "fleet",
 ];
 
 /// What every figure needs.
@@ -162,6 +164,9 @@ impl flags::Bench {
         }
         if only.iter().any(|f| f == "diff") {
             sections.push(diff::run(&ctx, sh)?);
+        }
+        if only.iter().any(|f| f == "fleet") {
+            sections.push(fleet::run(&ctx, self.with_sqlx_cli)?);
         }
 
         let body: String = sections

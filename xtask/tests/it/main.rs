@@ -3,6 +3,7 @@
 
 mod compose;
 mod docs;
+mod k8s_check;
 mod migrate_check;
 mod migrate_diff;
 mod migrate_lint;

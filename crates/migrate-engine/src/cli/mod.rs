@@ -36,8 +36,10 @@ pub const EXIT_INTERRUPTED: u8 = 4;
     about = "The only entrypoint that changes the schema: applies and reverts the migrations \
              embedded in this build, one runner at a time.",
     after_help = "Connects with MIGRATION_DATABASE_URL, falling back to DATABASE_URL (.env is read).\n\
-                  Exit codes: 0 done, 1 failed or refused, 2 bad usage, \
-                  3 another runner held the lock longer than --lock-wait, 4 interrupted (SIGTERM, SIGINT)."
+                  Exit codes: 0 done; 1 failed or refused; 2 bad usage; \
+                  3 another runner held the lock longer than --lock-wait (retryable); \
+                  4 interrupted by SIGTERM or SIGINT (retryable). `fleet`: 1 when any target failed, \
+                  3 when every failure was a lock wait."
 )]
 pub struct Cli {
     /// What to do.
