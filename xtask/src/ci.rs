@@ -1,5 +1,7 @@
-//! `cargo xtask ci`: everything CI runs, in order, stopping at the first failure with a
-//! summary of what passed. `.ci/run` and `.github/workflows/ci.yml` run exactly this.
+//! `cargo xtask ci`: the checks every change must pass, in order, stopping at the first failure
+//! with a summary of what passed; the last is the README's test command. `.ci/run` and
+//! `.github/workflows/ci.yml` run it, and then what needs more than one server or a Docker
+//! engine (the suite on PostgreSQL 18, `compose-test`).
 //!
 //! clippy compiles the query crates with their macros online, so that `sqlx-check` then only
 //! compares what they wrote with `.sqlx/` instead of compiling everything once more.

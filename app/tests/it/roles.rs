@@ -130,3 +130,75 @@ async fn the_app_runs_as_the_runtime_role() {
     .await;
     assert_eq!(job().await["result"], json!({"sum": 5.0}));
 }
+
+/// A history table in a schema of its own (sqlx.toml `table-name = "tracking.schema_history"`,
+/// as `examples/adopter/` has it): the runtime role can read it, so the schema gate works, and
+/// cannot write it; the migrator's new schemas and their tables reach it as `public`'s do.
+#[tokio::test]
+async fn a_history_table_in_a_schema_of_its_own_is_readable_by_the_runtime_role() {
+    let roles;
+    let db = TestDb::new().await;
+    roles = Roles::set_up(&db).await;
+    let m = Migrations::new(&[(
+        "1_notes.up.sql",
+        "CREATE SCHEMA notes;\nCREATE TABLE notes.notes (id bigserial PRIMARY KEY, body text);\n",
+    )]);
+    let config = m.root().join("sqlx.toml");
+    std::fs::write(
+        &config,
+        "[migrate]\ntable-name = \"tracking.schema_history\"\ncreate-schemas = [\"tracking\"]\n",
+    )
+    .unwrap();
+    run(migrate_at(&roles.url(&db, &roles.migrator), Some(m.path()))
+        .arg("--config")
+        .arg(&config)
+        .arg("up"))
+    .assert_code(0);
+
+    let set = migrate_engine::MigrationSet::from_dir(
+        m.path(),
+        migrate_engine::Config::load(&config).unwrap(),
+    )
+    .unwrap();
+    let mut runtime = connect(&roles.url(&db, &roles.runtime)).await;
+    assert_eq!(
+        migrate_engine::gate::check(&mut runtime, &set)
+            .await
+            .unwrap(),
+        migrate_engine::gate::SchemaState::Current
+    );
+    for write in [
+        "DELETE FROM tracking.schema_history",
+        "INSERT INTO tracking._migrate_runs (command) VALUES ('x')",
+    ] {
+        assert_eq!(refused(&mut runtime, write).await, "42501", "{write}");
+    }
+    runtime
+        .execute("INSERT INTO notes.notes (body) VALUES ('hello')")
+        .await
+        .unwrap();
+}
+
+/// Operators run `ops/roles.sql` with psql's variables: a password with quotes, slashes,
+/// ampersands, backslashes and dollars works as given, and the roles work as with any other.
+#[tokio::test]
+async fn ops_roles_sql_takes_any_password_through_psql_variables() {
+    let roles;
+    let db = TestDb::new().await;
+    let password = r#"it's / & \ $1 $$ "q" :'x'"#;
+    roles = Roles::set_up_with_psql(&db, password);
+    let set: bool = db
+        .scalar(&format!(
+            "SELECT count(*) = 2 FROM pg_authid WHERE rolname IN ('{}', '{}') AND rolpassword IS NOT NULL",
+            roles.migrator, roles.runtime
+        ))
+        .await;
+    assert!(set, "both roles have a password");
+    run(migrate_at(&roles.url(&db, &roles.migrator), None).arg("up")).assert_code(0);
+    let mut runtime = connect(&roles.url(&db, &roles.runtime)).await;
+    runtime
+        .execute("INSERT INTO jobs (kind) VALUES ('echo')")
+        .await
+        .unwrap();
+    assert_eq!(refused(&mut runtime, "DROP TABLE jobs").await, "42501");
+}

@@ -1,45 +1,65 @@
-//! `ops/roles.sql` with its placeholders filled in: the same text for `cargo xtask db-up`, the
-//! tests, and (with `sed`) operators.
+//! `ops/roles.sql` with its psql variables filled in, as `psql -v NAME=VALUE` fills them:
+//! `:'name'` becomes a quoted literal and `:"name"` a quoted identifier, so any password and
+//! any name are safe. `cargo xtask db-up` and the tests run the result; operators run the file
+//! with psql itself.
 
-/// The values of the template's placeholders.
+use crate::quote::{ident, literal};
+
+/// The values of the script's variables.
 #[derive(Debug, Clone, Copy)]
 pub struct Roles<'a> {
-    /// `{migrator}`: owns the schema; only `migrate` connects as it.
+    /// `migrator`: owns the schema; only `migrate` connects as it.
     pub migrator: &'a str,
     pub migrator_password: &'a str,
-    /// `{runtime}`: reads and writes rows; the api and workers.
+    /// `runtime`: reads and writes rows; the api and workers.
     pub runtime: &'a str,
     pub runtime_password: &'a str,
-    /// `{database}`
+    /// `database`
     pub database: &'a str,
 }
 
-/// `template` (the text of `ops/roles.sql`) with every placeholder replaced. Names must be
-/// lowercase letters, digits and underscores, and passwords free of quotes and dollar signs:
-/// the template puts them in identifiers and literals without escaping.
+/// `template` (the text of `ops/roles.sql`) with every variable replaced as psql would; a
+/// variable the script uses and `roles` lacks is an error naming it.
 pub fn render(template: &str, roles: &Roles<'_>) -> Result<String, String> {
-    for name in [roles.migrator, roles.runtime, roles.database] {
-        let plain = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !plain {
-            return Err(format!(
-                "{name:?} cannot be a role or database name in ops/roles.sql: use lowercase letters, digits, underscores"
-            ));
-        }
+    let values = [
+        ("migrator", roles.migrator),
+        ("migrator_password", roles.migrator_password),
+        ("runtime", roles.runtime),
+        ("runtime_password", roles.runtime_password),
+        ("database", roles.database),
+    ];
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(at) = rest.find([':']) {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let quote = from[1..].chars().next();
+        let Some(quote @ ('\'' | '"')) = quote else {
+            out.push(':');
+            rest = &from[1..];
+            continue;
+        };
+        let end = from[2..].find(quote).ok_or_else(|| {
+            format!(
+                "ops/roles.sql: an unclosed variable at {:?}",
+                &from[..from.len().min(20)]
+            )
+        })?;
+        let name = &from[2..2 + end];
+        let value = values
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| format!("ops/roles.sql uses the variable {name}, which has no value"))?;
+        out.push_str(&if quote == '\'' {
+            literal(value)
+        } else {
+            ident(value)
+        });
+        rest = &from[3 + end..];
     }
-    for password in [roles.migrator_password, roles.runtime_password] {
-        if password.contains(['\'', '"', '$', '\\']) {
-            return Err("a password for ops/roles.sql may not hold quotes, `$` or `\\`".to_owned());
-        }
-    }
-    Ok(template
-        .replace("{migrator_password}", roles.migrator_password)
-        .replace("{runtime_password}", roles.runtime_password)
-        .replace("{migrator}", roles.migrator)
-        .replace("{runtime}", roles.runtime)
-        .replace("{database}", roles.database))
+    out.push_str(rest);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -50,40 +70,28 @@ mod tests {
         migrator: "m",
         migrator_password: "pw1",
         runtime: "r",
-        runtime_password: "pw2",
-        database: "app",
+        runtime_password: "p'w/2&\\$x",
+        database: "my app",
     };
 
     #[test]
-    fn placeholders_are_filled() {
-        let sql = render("CREATE ROLE \"{migrator}\" PASSWORD '{migrator_password}'; GRANT x ON \"{database}\" TO \"{runtime}\";", &ROLES).unwrap();
+    fn variables_are_quoted_as_psql_quotes_them() {
+        let sql = render(
+            "SET a = :'migrator_password'; SET b = :'runtime_password'; ALTER DATABASE :\"database\" OWNER TO :\"migrator\"; SELECT 1::int;",
+            &ROLES,
+        )
+        .unwrap();
         assert_eq!(
             sql,
-            "CREATE ROLE \"m\" PASSWORD 'pw1'; GRANT x ON \"app\" TO \"r\";"
+            "SET a = 'pw1'; SET b = 'p''w/2&\\$x'; ALTER DATABASE \"my app\" OWNER TO \"m\"; SELECT 1::int;"
         );
     }
 
     #[test]
-    fn unsafe_values_are_refused() {
-        assert!(
-            render(
-                "",
-                &Roles {
-                    migrator: "Bad-Name",
-                    ..ROLES
-                }
-            )
-            .is_err()
-        );
-        assert!(
-            render(
-                "",
-                &Roles {
-                    runtime_password: "it's",
-                    ..ROLES
-                }
-            )
-            .is_err()
+    fn an_unknown_variable_is_refused() {
+        assert_eq!(
+            render("SELECT :'nope';", &ROLES).unwrap_err(),
+            "ops/roles.sql uses the variable nope, which has no value"
         );
     }
 }

@@ -79,7 +79,7 @@ pub use baseline::BaselineOptions;
 pub use embedded::{BuildInfo, Embedded};
 pub use engine::{Engine, Policy};
 pub use error::{Error, ErrorKind, Result};
-pub use migrate_core::{FileProblems, Migration, MigrationSet};
+pub use migrate_core::{Config, FileProblems, Migration, MigrationSet};
 pub use plan::{DownOptions, UpOptions};
 pub use session::{KEEPALIVE_BOUND, Session};
 pub use status::{State, StatusEntry, StatusReport};

@@ -12,6 +12,7 @@ const RUNTIME_PASSWORD: &str = "runtime-pw";
 pub struct Roles {
     pub migrator: String,
     pub runtime: String,
+    passwords: [String; 2],
     admin: PgConnectOptions,
 }
 
@@ -47,6 +48,46 @@ impl Roles {
         Self {
             migrator,
             runtime,
+            passwords: [MIGRATOR_PASSWORD.into(), RUNTIME_PASSWORD.into()],
+            admin,
+        }
+    }
+
+    /// Runs `ops/roles.sql` for `db` as operators do, with psql and its variables, both roles
+    /// getting `password`.
+    pub fn set_up_with_psql(db: &TestDb, password: &str) -> Self {
+        let suffix = db.name.trim_start_matches("test_");
+        let (migrator, runtime) = (format!("m_{suffix}"), format!("r_{suffix}"));
+        let admin: PgConnectOptions = server_url().parse().unwrap();
+        let output = std::process::Command::new(crate::client_tool("psql"))
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1"])
+            .arg("-v")
+            .arg(format!("database={}", db.name))
+            .arg("-v")
+            .arg(format!("migrator={migrator}"))
+            .arg("-v")
+            .arg(format!("runtime={runtime}"))
+            .arg("-v")
+            .arg(format!("migrator_password={password}"))
+            .arg("-v")
+            .arg(format!("runtime_password={password}"))
+            .arg("-f")
+            .arg(workspace_root().join("ops/roles.sql"))
+            .env("PGHOST", admin.get_host())
+            .env("PGPORT", admin.get_port().to_string())
+            .env("PGUSER", admin.get_username())
+            .env("PGDATABASE", "postgres")
+            .output()
+            .expect("psql runs");
+        assert!(
+            output.status.success(),
+            "psql -f ops/roles.sql: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Self {
+            migrator,
+            runtime,
+            passwords: [password.into(), password.into()],
             admin,
         }
     }
@@ -56,9 +97,9 @@ impl Roles {
         let mut url = url::Url::parse(&db.url).unwrap();
         url.set_username(role).unwrap();
         let password = if *role == self.migrator {
-            MIGRATOR_PASSWORD
+            &self.passwords[0]
         } else {
-            RUNTIME_PASSWORD
+            &self.passwords[1]
         };
         url.set_password(Some(password)).unwrap();
         url.to_string()

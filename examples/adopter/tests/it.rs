@@ -41,3 +41,27 @@ async fn the_embedded_set_carries_its_sqlx_toml_and_writes_sqlx_s_history() {
         .assert_stdout_contains("3 migration(s): 3 applied");
     status.assert_stdout_contains("create-accounts");
 }
+
+/// The service waits at the gate (its `/ready` says what is missing) and serves once the
+/// adopter's `migrate up` has run; it never creates anything itself.
+#[tokio::test]
+async fn the_service_waits_for_migrate_then_is_ready() {
+    let db = TestDb::new().await;
+    let mut command = Binary(env!("CARGO_BIN_EXE_adopter-server")).command();
+    command
+        .env("DATABASE_URL", &db.url)
+        .env("LISTEN", "127.0.0.1:0");
+    let server = test_support::spawned::Spawned::listening(&mut command);
+    server
+        .wait_for_log("schema: waiting for `migrate up`")
+        .await;
+    let waiting = test_support::http::request(server.addr(), "GET", "/ready", None)
+        .await
+        .unwrap();
+    assert_eq!(waiting.status, 503);
+    assert_eq!(waiting.json()["reason"], "schema_behind");
+    assert!(!db.table_exists("tracking.schema_history").await);
+
+    run(migrate(&db).arg("up")).assert_code(0);
+    server.wait_until_ready().await;
+}

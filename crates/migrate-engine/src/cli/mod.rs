@@ -183,7 +183,8 @@ struct UpArgs {
     #[arg(long)]
     single_transaction: bool,
     /// Send at most N migrations to the server in one message, each still in its own
-    /// transaction (default: as many as took about 25 ms before, up to 64; 1: one by one).
+    /// transaction (default: as many as took the server about 250 ms before, growing at most
+    /// 16-fold, up to 1000 or 1 MiB of SQL; 1: one by one).
     #[arg(long, value_name = "N", conflicts_with = "single_transaction", value_parser = clap::value_parser!(u16).range(1..))]
     per_message: Option<u16>,
     /// Proceed although the database has migrations this build does not know.

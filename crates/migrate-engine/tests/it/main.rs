@@ -15,6 +15,7 @@ mod live_traffic;
 mod no_transaction;
 mod quiet;
 mod real_shapes;
+mod recovery;
 mod rehearse;
 mod server_crash;
 mod several_per_message;
