@@ -123,19 +123,19 @@ fn create_table(planner: &mut Planner<'_>, name: &Name) {
             );
         }
     }
-    for index in table.indexes.values() {
+    let indexes = table
+        .indexes
+        .values()
+        .map(|i| (phase::CREATE_INDEX, &i.definition));
+    let triggers = table
+        .triggers
+        .values()
+        .map(|t| (phase::CREATE_TRIGGER, &t.definition));
+    for (phase, definition) in indexes.chain(triggers) {
         planner.change(
             File::Main,
-            phase::CREATE_INDEX,
-            vec![Statement::new(format!("{};", index.definition))],
-            Ok(vec![]),
-        );
-    }
-    for trigger in table.triggers.values() {
-        planner.change(
-            File::Main,
-            phase::CREATE_TRIGGER,
-            vec![Statement::new(format!("{};", trigger.definition))],
+            phase,
+            vec![Statement::new(format!("{definition};"))],
             Ok(vec![]),
         );
     }
