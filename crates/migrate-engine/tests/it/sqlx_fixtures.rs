@@ -98,6 +98,12 @@ async fn each_fixture_gets_sqlx_s_own_history_and_each_tool_accepts_the_other_s(
             .map(|s| s.to_string())
             .collect();
         assert_eq!(ours.create_schemas, schemas, "{name}");
+        if ours.ignored_chars.contains(&'\r') {
+            let has_crlf = std::fs::read_dir(case.join("migrations"))
+                .unwrap()
+                .any(|f| std::fs::read(f.unwrap().path()).unwrap().contains(&b'\r'));
+            assert!(has_crlf, "{name}: no CRLF file left: see .gitattributes");
+        }
         let table = ours.table.as_sql();
 
         let (by_migrate, by_sqlx) = (TestDb::new().await, TestDb::new().await);
