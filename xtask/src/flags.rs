@@ -12,7 +12,8 @@ xflags::xflags! {
     /// .env); otherwise they start a development PostgreSQL (docker compose where a Docker engine
     /// answers, else a throwaway cluster under target/).
     cmd xtask {
-        /// Write migrations/<UTC timestamp>_<name>.up.sql and .down.sql.
+        /// Write migrations/<version>_<name>.up.sql and .down.sql, or one <version>_<name>.sql:
+        /// shaped like the newest migration unless sqlx.toml's [migrate.defaults] says otherwise.
         cmd migrate-create {
             /// snake_case, 3-60 characters, saying what changes (e.g. add_users_email_index).
             required name: String
