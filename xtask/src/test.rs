@@ -49,27 +49,23 @@ impl flags::Test {
         // xtask's own tests drive the app's binaries through `cargo xtask`, which builds them:
         // build them now, once, rather than inside a test while the others wait for cargo.
         crate::migrate_bin::build_app(sh)?;
-        let args = self.args;
+        // Left-out tests are skipped by name after `--`, which both runners read the same way
+        // and which narrows whatever filter the caller gave (nextest's `-E`s would widen it).
+        let mut args = self.args;
+        if !filter.is_empty() && !args.iter().any(|a| a == "--") {
+            args.push("--".into());
+        }
+        for name in &filter {
+            args.extend(["--skip".into(), name.into()]);
+        }
         let nextest = process::succeeds(cmd!(sh, "cargo nextest --version"));
-        let mut tests = if nextest {
-            let expression = filter
-                .iter()
-                .map(|name| format!("not test({name})"))
-                .collect::<Vec<_>>()
-                .join(" and ");
-            let mut run = cmd!(sh, "cargo nextest run --workspace --no-fail-fast {args...}");
-            if !expression.is_empty() {
-                run = run.args(["-E", &expression]);
-            }
-            run
+        let runner: &[&str] = if nextest {
+            &["nextest", "run"]
         } else {
             eprintln!("cargo-nextest is not installed; running `cargo test` (slower, same tests)");
-            let skips = filter.iter().flat_map(|name| ["--skip", name.as_str()]);
-            cmd!(
-                sh,
-                "cargo test --workspace --no-fail-fast {args...} -- {skips...}"
-            )
+            &["test"]
         };
+        let mut tests = cmd!(sh, "cargo {runner...} --workspace --no-fail-fast {args...}");
         tests = tests.env("TEST_DATABASE_URL", db.admin.to_string());
         if let Some(bin) = &bin_dir {
             tests = tests.env(pg_cluster::PG_BIN, bin);

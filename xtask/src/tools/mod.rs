@@ -6,11 +6,11 @@ pub mod postgres;
 pub mod pypi;
 
 use std::{
-    fs,
+    fs::{self, File},
     path::{Path, PathBuf},
 };
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 use crate::target_dir;
 
@@ -19,14 +19,38 @@ pub fn tools() -> PathBuf {
     target_dir().join("tools")
 }
 
-/// Whether `dir` holds a whole installation (see [`mark_installed`]).
-pub fn installed(dir: &Path) -> bool {
-    dir.join(".installed").exists()
+/// Installs into `dir` once: `install` runs on an empty `dir` unless a whole installation is
+/// there already. Processes that need the same tool at the same moment (tests run in parallel)
+/// wait on a lock beside `dir`; an interrupted installation is started again.
+pub fn install_once(
+    dir: &Path,
+    install: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let marker = dir.join(".installed");
+    if marker.exists() {
+        return Ok(());
+    }
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        bail!("{} is not a tool directory", dir.display());
+    };
+    fs::create_dir_all(parent)?;
+    let lock_path = parent.join(format!("{}.lock", name.to_string_lossy()));
+    let lock = File::create(&lock_path)
+        .with_context(|| format!("cannot create {}", lock_path.display()))?;
+    lock.lock()
+        .with_context(|| format!("cannot lock {}", lock_path.display()))?;
+    if marker.exists() {
+        return Ok(());
+    }
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir)?;
+    install(dir)?;
+    Ok(fs::write(marker, "")?)
 }
 
-/// Marks `dir`'s installation whole: an interrupted one is started again.
-pub fn mark_installed(dir: &Path) -> anyhow::Result<()> {
-    Ok(fs::write(dir.join(".installed"), "")?)
+/// Whether `dir` holds a whole installation made by [`install_once`].
+pub fn installed(dir: &Path) -> bool {
+    dir.join(".installed").exists()
 }
 
 /// The file in `dir` whose name ends with `suffix`.

