@@ -156,7 +156,7 @@ xflags::xflags! {
             optional --sizes list: String
             /// Runs per measurement; medians are reported (default 5).
             optional --runs n: u32
-            /// Only these figures: apply, slow-link, herd, traffic, test-setup (comma-separated).
+            /// Only these figures: apply, slow-link, herd, traffic, test-setup, diff, fleet (comma-separated).
             optional --only list: String
             /// Also measure sqlx-cli (installed under target/tools/ on first use: minutes).
             optional --with-sqlx-cli
