@@ -218,18 +218,6 @@ fn drop_constraint(table: &Name, name: &str) -> String {
     format!("ALTER TABLE {table} DROP CONSTRAINT {};", ident(name))
 }
 
-/// What undoes `VALIDATE CONSTRAINT`: the constraint as it was, `NOT VALID` (no scan).
-fn unvalidate(table: &Name, name: &str, definition: &str) -> Vec<Statement> {
-    let definition = definition.trim_end_matches(" NOT VALID");
-    vec![
-        Statement::new(drop_constraint(table, name)),
-        Statement::new(format!(
-            "ALTER TABLE {table} ADD CONSTRAINT {} {definition} NOT VALID;",
-            ident(name)
-        )),
-    ]
-}
-
 /// Constraints by name. On an existing table a check or foreign key is added `NOT VALID` and
 /// validated in the last file; a primary key or unique constraint gets its index built
 /// concurrently first, then takes it over.
@@ -264,15 +252,7 @@ fn constraints(planner: &mut Planner<'_>, table: &Name, before: &Table, after: &
             && same_but_validated(old, Some(new))
         {
             if new.validated && !old.validated {
-                planner.change(
-                    File::Validate,
-                    phase::ADD_CONSTRAINT,
-                    vec![Statement::new(format!(
-                        "ALTER TABLE {table} VALIDATE CONSTRAINT {};",
-                        ident(name)
-                    ))],
-                    Ok(unvalidate(table, name, &new.definition)),
-                );
+                validate(planner, table, name, new);
             }
             continue;
         }
@@ -289,21 +269,37 @@ fn same_but_validated(old: &Constraint, new: Option<&Constraint>) -> bool {
     })
 }
 
+/// Validates a constraint added `NOT VALID`, in the file after the one that added it. Undone
+/// by the constraint as it was, `NOT VALID` again (no scan).
+fn validate(planner: &mut Planner<'_>, table: &Name, name: &str, new: &Constraint) {
+    let definition = new.definition.trim_end_matches(" NOT VALID");
+    planner.change(
+        File::Validate,
+        phase::ADD_CONSTRAINT,
+        vec![Statement::new(format!(
+            "ALTER TABLE {table} VALIDATE CONSTRAINT {};",
+            ident(name)
+        ))],
+        Ok(vec![
+            Statement::new(drop_constraint(table, name)),
+            Statement::new(add_not_valid(table, name, definition)),
+        ]),
+    );
+}
+
+/// `ADD CONSTRAINT ... NOT VALID`: no scan under the lock.
+fn add_not_valid(table: &Name, name: &str, definition: &str) -> String {
+    format!(
+        "ALTER TABLE {table} ADD CONSTRAINT {} {definition} NOT VALID;",
+        ident(name)
+    )
+}
+
 fn add_to_existing(planner: &mut Planner<'_>, table: &Name, name: &str, new: &Constraint) {
     let undo = Ok(vec![Statement::new(drop_constraint(table, name))]);
     match (new.kind, &new.index) {
         ('p' | 'u', Some(index)) => {
-            let concurrent = index.replacen(" INDEX ", " INDEX CONCURRENTLY ", 1);
-            planner.change(
-                File::CreateIndex(name.to_owned()),
-                phase::CREATE_INDEX,
-                vec![Statement::new(format!("{concurrent};"))],
-                Ok(vec![Statement::new(format!(
-                    "DROP INDEX CONCURRENTLY IF EXISTS {}.{};",
-                    ident(&table.schema),
-                    ident(name)
-                ))]),
-            );
+            build_index(planner, table, name, index);
             let kind = if new.kind == 'p' {
                 "PRIMARY KEY"
             } else {
@@ -325,22 +321,11 @@ fn add_to_existing(planner: &mut Planner<'_>, table: &Name, name: &str, new: &Co
             planner.change(
                 File::Main,
                 phase::ADD_CONSTRAINT,
-                vec![Statement::new(format!(
-                    "ALTER TABLE {table} ADD CONSTRAINT {} {definition} NOT VALID;",
-                    ident(name)
-                ))],
+                vec![Statement::new(add_not_valid(table, name, definition))],
                 undo,
             );
             if new.validated {
-                planner.change(
-                    File::Validate,
-                    phase::ADD_CONSTRAINT,
-                    vec![Statement::new(format!(
-                        "ALTER TABLE {table} VALIDATE CONSTRAINT {};",
-                        ident(name)
-                    ))],
-                    Ok(unvalidate(table, name, &new.definition)),
-                );
+                validate(planner, table, name, new);
             }
         }
         _ => planner.change(
@@ -352,14 +337,34 @@ fn add_to_existing(planner: &mut Planner<'_>, table: &Name, name: &str, new: &Co
     }
 }
 
+/// Builds an index on an existing table concurrently, in a file of its own (`-- no-transaction`:
+/// one statement); undone by dropping it the same way.
+fn build_index(planner: &mut Planner<'_>, table: &Name, name: &str, definition: &str) {
+    planner.change(
+        File::CreateIndex(name.to_owned()),
+        phase::CREATE_INDEX,
+        vec![Statement::new(concurrently(definition))],
+        Ok(vec![Statement::new(format!(
+            "DROP INDEX CONCURRENTLY IF EXISTS {}.{};",
+            ident(&table.schema),
+            ident(name)
+        ))]),
+    );
+}
+
+/// `CREATE [UNIQUE] INDEX CONCURRENTLY ...;` from the catalog's definition of an index.
+fn concurrently(definition: &str) -> String {
+    format!(
+        "{};",
+        definition.replacen(" INDEX ", " INDEX CONCURRENTLY ", 1)
+    )
+}
+
 /// Indexes by name: on an existing table, dropped and built concurrently, each in a file of
 /// its own.
 fn indexes(planner: &mut Planner<'_>, table: &Name, before: &Table, after: &Table) {
     for (name, old) in &before.indexes {
         if after.indexes.get(name).map(|i| &i.definition) != Some(&old.definition) {
-            let concurrent = old
-                .definition
-                .replacen(" INDEX ", " INDEX CONCURRENTLY ", 1);
             planner.change(
                 File::DropIndex(name.clone()),
                 phase::CREATE_INDEX,
@@ -368,25 +373,13 @@ fn indexes(planner: &mut Planner<'_>, table: &Name, before: &Table, after: &Tabl
                     ident(&table.schema),
                     ident(name)
                 ))],
-                Ok(vec![Statement::new(format!("{concurrent};"))]),
+                Ok(vec![Statement::new(concurrently(&old.definition))]),
             );
         }
     }
     for (name, new) in &after.indexes {
         if before.indexes.get(name).map(|i| &i.definition) != Some(&new.definition) {
-            let concurrent = new
-                .definition
-                .replacen(" INDEX ", " INDEX CONCURRENTLY ", 1);
-            planner.change(
-                File::CreateIndex(name.clone()),
-                phase::CREATE_INDEX,
-                vec![Statement::new(format!("{concurrent};"))],
-                Ok(vec![Statement::new(format!(
-                    "DROP INDEX CONCURRENTLY IF EXISTS {}.{};",
-                    ident(&table.schema),
-                    ident(name)
-                ))]),
-            );
+            build_index(planner, table, name, &new.definition);
         }
         let old = before.indexes.get(name).and_then(|i| i.comment.clone());
         comment(
