@@ -7,6 +7,17 @@ pub fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
+/// A string literal, or `NULL`.
+pub fn nullable(text: Option<&str>) -> String {
+    text.map_or_else(|| "NULL".to_owned(), literal)
+}
+
+/// A `text[]` literal: `["a", "b"]` → `ARRAY['a','b']::text[]`.
+pub fn text_array<S: AsRef<str>>(items: &[S]) -> String {
+    let items: Vec<String> = items.iter().map(|i| literal(i.as_ref())).collect();
+    format!("ARRAY[{}]::text[]", items.join(","))
+}
+
 /// A quoted identifier: `Order "1"` → `"Order ""1"""`.
 pub fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -21,5 +32,9 @@ mod tests {
         assert_eq!(literal("it's"), "'it''s'");
         assert_eq!(ident("Order \"1\""), "\"Order \"\"1\"\"\"");
         assert_eq!(literal(""), "''");
+        assert_eq!(nullable(None), "NULL");
+        assert_eq!(nullable(Some("a'b")), "'a''b'");
+        assert_eq!(text_array(&["x", "it's"]), "ARRAY['x','it''s']::text[]");
+        assert_eq!(text_array::<&str>(&[]), "ARRAY[]::text[]");
     }
 }

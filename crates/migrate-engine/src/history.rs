@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use migrate_core::{
     Config,
     history::{RUNS_TABLE, create_table},
-    quote::literal,
+    quote::{literal, nullable, text_array},
 };
-use sqlx::{AssertSqlSafe, PgConnection, PgExecutor};
+use sqlx::{AssertSqlSafe, Executor, FromRow, PgConnection, PgExecutor};
 
 use crate::error::Result;
 
@@ -72,28 +72,32 @@ impl HistoryTable {
     pub async fn locate(conn: &mut PgConnection, config: &Config) -> Result<Self> {
         let configured = config.table.as_sql();
         let written_prefix = config.table.schema().map(|schema| format!("{schema}."));
-        let (prefix, name, exists, schemas, audit_shape): (String, String, bool, Vec<String>, Option<String>) =
-            sqlx::query_as(
-            "WITH found AS (SELECT format('%I.', n.nspname) AS prefix, format('%I.%I', n.nspname, c.relname) AS name \
-                            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-                            WHERE c.oid = to_regclass($1)), \
-                  planned AS (SELECT coalesce($2, format('%I.', current_schema())) AS prefix), \
-                  place AS (SELECT coalesce((SELECT prefix FROM found), (SELECT prefix FROM planned)) AS prefix, \
-                                   coalesce((SELECT name FROM found), \
-                                            CASE WHEN $2 IS NULL THEN (SELECT prefix FROM planned) || $1 ELSE $1 END) AS name, \
-                                   EXISTS (SELECT FROM found) AS exists) \
-             SELECT prefix, name, exists, \
-                    ARRAY(SELECT s FROM unnest($3::text[]) WITH ORDINALITY AS t(s, i) \
-                          WHERE to_regnamespace(s) IS NULL ORDER BY i), \
-                    obj_description(to_regclass(prefix || $4), 'pg_class') \
-             FROM place",
-        )
-        .bind(configured)
-        .bind(written_prefix)
-        .bind(&config.create_schemas)
-        .bind(RUNS_TABLE)
-        .fetch_one(&mut *conn)
-        .await?;
+        // A simple query, values quoted in: one round trip, where a prepared statement's first
+        // use costs two.
+        let (configured, written_prefix) =
+            (literal(configured), nullable(written_prefix.as_deref()));
+        let row = conn
+            .fetch_one(AssertSqlSafe(format!(
+                "WITH found AS (SELECT format('%I.', n.nspname) AS prefix, format('%I.%I', n.nspname, c.relname) AS name \
+                                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                                WHERE c.oid = to_regclass({configured})), \
+                      planned AS (SELECT coalesce({written_prefix}, format('%I.', current_schema())) AS prefix), \
+                      place AS (SELECT coalesce((SELECT prefix FROM found), (SELECT prefix FROM planned)) AS prefix, \
+                                       coalesce((SELECT name FROM found), \
+                                                CASE WHEN {written_prefix} IS NULL THEN (SELECT prefix FROM planned) || {configured} \
+                                                     ELSE {configured} END) AS name, \
+                                       EXISTS (SELECT FROM found) AS exists) \
+                 SELECT prefix, name, exists, \
+                        ARRAY(SELECT s FROM unnest({schemas}) WITH ORDINALITY AS t(s, i) \
+                              WHERE to_regnamespace(s) IS NULL ORDER BY i), \
+                        obj_description(to_regclass(prefix || {runs}), 'pg_class') \
+                 FROM place",
+                schemas = text_array(&config.create_schemas),
+                runs = literal(RUNS_TABLE),
+            )))
+            .await?;
+        let (prefix, name, exists, schemas, audit_shape) =
+            <(String, String, bool, Vec<String>, Option<String>)>::from_row(&row)?;
         Ok(Self {
             name,
             prefix,

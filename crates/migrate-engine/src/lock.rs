@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use sqlx::PgConnection;
+use sqlx::{AssertSqlSafe, Executor, PgConnection, Row};
 
 use crate::{
     error::{Error, ErrorKind, Result},
@@ -37,10 +37,12 @@ impl MigrationLock {
         let mut next_report = started + Duration::from_millis(500);
         let mut delay = Duration::from_millis(25);
         loop {
-            let locked =
-                sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock($1) AS "locked!""#, key)
-                    .fetch_one(&mut *conn)
-                    .await?;
+            // A simple query (the key is a number): one round trip, where a prepared
+            // statement's first use costs two.
+            let locked: bool = conn
+                .fetch_one(AssertSqlSafe(format!("SELECT pg_try_advisory_lock({key})")))
+                .await?
+                .try_get(0)?;
             if locked {
                 let waited = started.elapsed();
                 if waited > Duration::from_millis(500) {

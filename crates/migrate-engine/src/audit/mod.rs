@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use migrate_core::{
     history::{AUDIT_SHAPE, RUNS_TABLE, STEPS_TABLE, set_up_audit_tables},
-    quote::literal,
+    quote::{literal, nullable},
 };
-use sqlx::{AssertSqlSafe, Executor, PgConnection};
+use sqlx::{AssertSqlSafe, Executor, FromRow, PgConnection};
 
 use crate::{
     embedded::BuildInfo,
@@ -67,16 +67,34 @@ impl Run {
     ) -> Result<Self> {
         let runs = history.sibling(RUNS_TABLE);
         let steps = history.sibling(STEPS_TABLE);
+        // One message, values quoted in: the set-up when needed, then the run's row.
+        let mut sql = String::new();
         if history.audit_shape.as_deref() != Some(AUDIT_SHAPE) {
-            let setup = format!(
+            sql = format!(
                 "BEGIN;\nSET LOCAL client_min_messages = warning;\n{}{}{}{}COMMIT;\n",
                 history.create_schemas(),
                 set_up_audit_tables(&runs, &steps),
                 keep_writes_to_owner(&runs),
                 keep_writes_to_owner(&steps)
             );
-            conn.execute(AssertSqlSafe(setup)).await?;
         }
+        sql += &format!(
+            "WITH unfinished AS ( \
+                 UPDATE {runs} SET outcome = 'unfinished' WHERE outcome IS NULL \
+                 RETURNING id, command, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS started, \
+                           database_role || coalesce(' from ' || client_host, '') AS by), \
+             this AS ( \
+                 INSERT INTO {runs} (command, client_host, os_user, build_version, build_commit, lock_wait_ms) \
+                 VALUES ({}, {}, {}, {}, {}, {}) RETURNING id) \
+             SELECT this.id, u.id, u.command, u.started, u.by FROM this LEFT JOIN unfinished u ON true \
+             ORDER BY u.id;\n",
+            literal(&info.command),
+            nullable(client_host().as_deref()),
+            nullable(os_user().as_deref()),
+            literal(info.build.version),
+            literal(info.build.commit),
+            i64::try_from(lock_wait.as_millis()).unwrap_or(i64::MAX),
+        );
         type Row = (
             i64,
             Option<i64>,
@@ -84,25 +102,12 @@ impl Run {
             Option<String>,
             Option<String>,
         );
-        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
-            "WITH unfinished AS ( \
-                 UPDATE {runs} SET outcome = 'unfinished' WHERE outcome IS NULL \
-                 RETURNING id, command, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS started, \
-                           database_role || coalesce(' from ' || client_host, '') AS by), \
-             this AS ( \
-                 INSERT INTO {runs} (command, client_host, os_user, build_version, build_commit, lock_wait_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id) \
-             SELECT this.id, u.id, u.command, u.started, u.by FROM this LEFT JOIN unfinished u ON true \
-             ORDER BY u.id"
-        )))
-        .bind(&info.command)
-        .bind(client_host())
-        .bind(os_user())
-        .bind(info.build.version)
-        .bind(info.build.commit)
-        .bind(i64::try_from(lock_wait.as_millis()).unwrap_or(i64::MAX))
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows: Vec<Row> = conn
+            .fetch_all(AssertSqlSafe(sql))
+            .await?
+            .iter()
+            .map(Row::from_row)
+            .collect::<sqlx::Result<_>>()?;
         for (_, run, command, started, by) in &rows {
             if let (Some(run), Some(command), Some(started), Some(by)) = (run, command, started, by)
             {
