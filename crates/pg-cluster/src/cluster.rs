@@ -48,14 +48,17 @@ impl Cluster {
         })
     }
 
-    /// Runs `initdb` unless the data directory holds a cluster; returns whether it did.
+    /// Runs `initdb` unless the data directory holds a cluster; returns whether it did. The
+    /// directory of the log and port file is made either way: `cargo clean` deletes it, and
+    /// leaves data kept in memory (`/dev/shm`) behind.
     pub fn init(&self) -> anyhow::Result<bool> {
+        for path in [&self.dir, self.data.parent().unwrap_or(&self.dir)] {
+            fs::create_dir_all(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            self.owner.chown(path)?;
+        }
         if self.data.join("PG_VERSION").exists() {
             return Ok(false);
-        }
-        for path in [&self.dir, self.data.parent().unwrap_or(&self.dir)] {
-            fs::create_dir_all(path)?;
-            self.owner.chown(path)?;
         }
         eprintln!(
             "creating a throwaway PostgreSQL cluster in {}",
@@ -102,7 +105,9 @@ impl Cluster {
         )?;
         self.owner.chown(&conf)?;
         self.port = free_port(self.port, first_port)?;
-        fs::write(self.dir.join("port"), self.port.to_string())?;
+        let port_file = self.dir.join("port");
+        fs::write(&port_file, self.port.to_string())
+            .with_context(|| format!("cannot write {}", port_file.display()))?;
         let log = self.dir.join("postgres.log");
         let mut pg_ctl = self.pg_ctl();
         pg_ctl.arg("-l").arg(&log).args([
@@ -190,4 +195,40 @@ fn free_port(preferred: u16, first: u16) -> anyhow::Result<u16> {
     (first..first.saturating_add(100))
         .find(|&p| free(p))
         .with_context(|| format!("no free port from {first} on for the cluster"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stops the cluster however the test ends.
+    struct Stopped<'a>(&'a Cluster);
+
+    impl Drop for Stopped<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.stop(StopMode::Immediate);
+        }
+    }
+
+    #[test]
+    fn a_cluster_whose_log_directory_was_deleted_starts_again() {
+        let bin_dir = crate::find_server_binaries().expect(
+            "this test starts a PostgreSQL cluster and needs the server binaries (initdb, \
+             pg_ctl): apt install postgresql, or set PG_BIN",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (logs, data) = (dir.path().join("logs"), dir.path().join("data"));
+        let mut cluster = Cluster::new(&logs, &data, &bin_dir).unwrap();
+        assert!(cluster.init().unwrap());
+        cluster.start("", 56100).unwrap();
+        cluster.stop(StopMode::Fast).unwrap();
+        fs::remove_dir_all(&logs).unwrap(); // what `cargo clean` does to a cluster in /dev/shm
+
+        let mut again = Cluster::new(&logs, &data, &bin_dir).unwrap();
+        assert!(!again.init().unwrap(), "the data is still there");
+        again.start("", 56100).unwrap();
+        let _stopped = Stopped(&again);
+        assert!(again.is_running());
+        assert!(logs.join("postgres.log").exists());
+    }
 }
