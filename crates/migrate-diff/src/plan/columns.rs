@@ -2,7 +2,7 @@
 //! existing column goes through a check constraint added `NOT VALID` and validated in the last
 //! file, so that the table is not scanned under an exclusive lock.
 
-use super::{File, Planner, Rename, Statement, phase, relations::comment};
+use super::{File, Planner, Rename, Statement, comments::comment, phase};
 use crate::catalog::{Column, Name, Object, Table, ident};
 
 /// A column's definition, as in `CREATE TABLE` or `ADD COLUMN`.

@@ -15,10 +15,15 @@
 //! add of the same kind under the same parent are refused as ambiguous unless a rename says
 //! what they are.
 
+mod access;
 mod columns;
+mod comments;
+mod constraints;
 mod order;
 mod relations;
 mod routines;
+mod schemas;
+mod sequences;
 mod types;
 
 use std::collections::BTreeSet;
@@ -241,7 +246,10 @@ pub fn plan(from: &Catalog, to: &Catalog, options: &Options) -> Result<Vec<Chang
              (`cargo xtask migrate-create`)"
         ));
     }
+    schemas::schemas(&mut planner);
+    schemas::extensions(&mut planner);
     types::plan(&mut planner);
+    sequences::plan(&mut planner);
     relations::plan(&mut planner);
     routines::plan(&mut planner);
     if !planner.refusals.is_empty() {

@@ -1,13 +1,16 @@
-//! Tables and what hangs off them: created, renamed, dropped, and, for a table on both sides,
-//! its columns ([`super::columns`]), constraints, indexes, triggers, row-level security and
-//! policies, grants and comments.
+//! Tables: created, renamed, dropped, and, for a table on both sides, its columns
+//! ([`super::columns`]), constraints and indexes ([`super::constraints`]), triggers, row-level
+//! security and policies, grants ([`super::access`]) and comments.
 
 use std::collections::BTreeMap;
 
-use migrate_core::quote::literal;
-
-use super::{File, Planner, Rename, Statement, columns, order, phase};
-use crate::catalog::{Constraint, Name, Object, Table, ident};
+use super::{
+    File, Planner, Rename, Statement, access, columns,
+    comments::comment,
+    constraints::{self, add_constraint},
+    order, phase,
+};
+use crate::catalog::{Name, Object, Table, ident};
 
 pub(super) fn plan(planner: &mut Planner<'_>) {
     // Table renames first: everything else compares the renamed table with its new self.
@@ -76,11 +79,11 @@ pub(super) fn plan(planner: &mut Planner<'_>) {
     for (old, new) in &matched {
         let (before, after) = (&planner.from.tables[old], &planner.to.tables[new]);
         columns::plan(planner, old, new, before, after);
-        constraints(planner, new, before, after);
-        indexes(planner, new, before, after);
+        constraints::plan(planner, new, before, after);
+        constraints::indexes(planner, new, before, after);
         triggers(planner, new, before, after);
-        security(planner, new, before, after);
-        grants(
+        access::policies(planner, new, before, after);
+        access::grants(
             planner,
             "TABLE",
             &new.to_string(),
@@ -139,8 +142,8 @@ fn create_table(planner: &mut Planner<'_>, name: &Name) {
             Ok(vec![]),
         );
     }
-    security(planner, name, &Table::default(), table);
-    grants(
+    access::policies(planner, name, &Table::default(), table);
+    access::grants(
         planner,
         "TABLE",
         &name.to_string(),
@@ -207,190 +210,6 @@ fn drop_table(planner: &mut Planner<'_>, name: &Name) {
     );
 }
 
-fn add_constraint(table: &Name, name: &str, definition: &str) -> String {
-    format!(
-        "ALTER TABLE {table} ADD CONSTRAINT {} {definition};",
-        ident(name)
-    )
-}
-
-fn drop_constraint(table: &Name, name: &str) -> String {
-    format!("ALTER TABLE {table} DROP CONSTRAINT {};", ident(name))
-}
-
-/// Constraints by name. On an existing table a check or foreign key is added `NOT VALID` and
-/// validated in the last file; a primary key or unique constraint gets its index built
-/// concurrently first, then takes it over.
-fn constraints(planner: &mut Planner<'_>, table: &Name, before: &Table, after: &Table) {
-    for (name, old) in &before.constraints {
-        if after.constraints.get(name) != Some(old)
-            && !same_but_validated(old, after.constraints.get(name))
-        {
-            let reason = if after.constraints.contains_key(name) {
-                "added again below with its new definition"
-            } else {
-                "not in schema.sql"
-            };
-            planner.change(
-                File::Main,
-                phase::DROP_CONSTRAINT,
-                vec![Statement::dropping(drop_constraint(table, name), reason)],
-                Ok(vec![Statement::new(add_constraint(
-                    table,
-                    name,
-                    &old.definition,
-                ))]),
-            );
-        }
-    }
-    for (name, new) in &after.constraints {
-        let old = before.constraints.get(name);
-        if old == Some(new) {
-            continue;
-        }
-        if let Some(old) = old
-            && same_but_validated(old, Some(new))
-        {
-            if new.validated && !old.validated {
-                validate(planner, table, name, new);
-            }
-            continue;
-        }
-        add_to_existing(planner, table, name, new);
-    }
-}
-
-/// The same constraint but for whether it is validated yet.
-fn same_but_validated(old: &Constraint, new: Option<&Constraint>) -> bool {
-    new.is_some_and(|new| {
-        old.kind == new.kind
-            && old.definition.trim_end_matches(" NOT VALID")
-                == new.definition.trim_end_matches(" NOT VALID")
-    })
-}
-
-/// Validates a constraint added `NOT VALID`, in the file after the one that added it. Undone
-/// by the constraint as it was, `NOT VALID` again (no scan).
-fn validate(planner: &mut Planner<'_>, table: &Name, name: &str, new: &Constraint) {
-    let definition = new.definition.trim_end_matches(" NOT VALID");
-    planner.change(
-        File::Validate,
-        phase::ADD_CONSTRAINT,
-        vec![Statement::new(format!(
-            "ALTER TABLE {table} VALIDATE CONSTRAINT {};",
-            ident(name)
-        ))],
-        Ok(vec![
-            Statement::new(drop_constraint(table, name)),
-            Statement::new(add_not_valid(table, name, definition)),
-        ]),
-    );
-}
-
-/// `ADD CONSTRAINT ... NOT VALID`: no scan under the lock.
-fn add_not_valid(table: &Name, name: &str, definition: &str) -> String {
-    format!(
-        "ALTER TABLE {table} ADD CONSTRAINT {} {definition} NOT VALID;",
-        ident(name)
-    )
-}
-
-fn add_to_existing(planner: &mut Planner<'_>, table: &Name, name: &str, new: &Constraint) {
-    let undo = Ok(vec![Statement::new(drop_constraint(table, name))]);
-    match (new.kind, &new.index) {
-        ('p' | 'u', Some(index)) => {
-            build_index(planner, table, name, index);
-            let kind = if new.kind == 'p' {
-                "PRIMARY KEY"
-            } else {
-                "UNIQUE"
-            };
-            planner.change(
-                File::Validate,
-                phase::ADD_CONSTRAINT,
-                vec![Statement::new(format!(
-                    "ALTER TABLE {table} ADD CONSTRAINT {} {kind} USING INDEX {};",
-                    ident(name),
-                    ident(name)
-                ))],
-                undo,
-            );
-        }
-        ('c' | 'f', _) => {
-            let definition = new.definition.trim_end_matches(" NOT VALID");
-            planner.change(
-                File::Main,
-                phase::ADD_CONSTRAINT,
-                vec![Statement::new(add_not_valid(table, name, definition))],
-                undo,
-            );
-            if new.validated {
-                validate(planner, table, name, new);
-            }
-        }
-        _ => planner.change(
-            File::Main,
-            phase::ADD_CONSTRAINT,
-            vec![Statement::new(add_constraint(table, name, &new.definition))],
-            undo,
-        ),
-    }
-}
-
-/// Builds an index on an existing table concurrently, in a file of its own (`-- no-transaction`:
-/// one statement); undone by dropping it the same way.
-fn build_index(planner: &mut Planner<'_>, table: &Name, name: &str, definition: &str) {
-    planner.change(
-        File::CreateIndex(name.to_owned()),
-        phase::CREATE_INDEX,
-        vec![Statement::new(concurrently(definition))],
-        Ok(vec![Statement::new(format!(
-            "DROP INDEX CONCURRENTLY IF EXISTS {}.{};",
-            ident(&table.schema),
-            ident(name)
-        ))]),
-    );
-}
-
-/// `CREATE [UNIQUE] INDEX CONCURRENTLY ...;` from the catalog's definition of an index.
-fn concurrently(definition: &str) -> String {
-    format!(
-        "{};",
-        definition.replacen(" INDEX ", " INDEX CONCURRENTLY ", 1)
-    )
-}
-
-/// Indexes by name: on an existing table, dropped and built concurrently, each in a file of
-/// its own.
-fn indexes(planner: &mut Planner<'_>, table: &Name, before: &Table, after: &Table) {
-    for (name, old) in &before.indexes {
-        if after.indexes.get(name).map(|i| &i.definition) != Some(&old.definition) {
-            planner.change(
-                File::DropIndex(name.clone()),
-                phase::CREATE_INDEX,
-                vec![Statement::new(format!(
-                    "DROP INDEX CONCURRENTLY {}.{};",
-                    ident(&table.schema),
-                    ident(name)
-                ))],
-                Ok(vec![Statement::new(concurrently(&old.definition))]),
-            );
-        }
-    }
-    for (name, new) in &after.indexes {
-        if before.indexes.get(name).map(|i| &i.definition) != Some(&new.definition) {
-            build_index(planner, table, name, &new.definition);
-        }
-        let old = before.indexes.get(name).and_then(|i| i.comment.clone());
-        comment(
-            planner,
-            &format!("INDEX {}.{}", ident(&table.schema), ident(name)),
-            &old,
-            &new.comment,
-        );
-    }
-}
-
 /// Triggers by name; one that calls a function made again is made again with it
 /// ([`super::routines`]).
 fn triggers(planner: &mut Planner<'_>, table: &Name, before: &Table, after: &Table) {
@@ -414,127 +233,4 @@ fn triggers(planner: &mut Planner<'_>, table: &Name, before: &Table, after: &Tab
             );
         }
     }
-}
-
-/// Row-level security and its policies; a changed policy is made again
-/// ([`super::routines`]).
-fn security(planner: &mut Planner<'_>, table: &Name, before: &Table, after: &Table) {
-    for (flag, on, off, old, new) in [
-        (
-            "row level security",
-            "ENABLE",
-            "DISABLE",
-            before.row_security,
-            after.row_security,
-        ),
-        (
-            "row level security",
-            "FORCE",
-            "NO FORCE",
-            before.force_row_security,
-            after.force_row_security,
-        ),
-    ] {
-        if old != new {
-            let (up, down) = if new { (on, off) } else { (off, on) };
-            planner.change(
-                File::Main,
-                phase::POLICY,
-                vec![Statement::new(format!(
-                    "ALTER TABLE {table} {up} {};",
-                    flag.to_uppercase()
-                ))],
-                Ok(vec![Statement::new(format!(
-                    "ALTER TABLE {table} {down} {};",
-                    flag.to_uppercase()
-                ))]),
-            );
-        }
-    }
-    for (name, old) in &before.policies {
-        if after.policies.get(name) != Some(old) {
-            planner
-                .recreate
-                .insert(Object::Policy(table.clone(), name.clone()));
-        }
-    }
-    for name in after.policies.keys() {
-        if !before.policies.contains_key(name) {
-            let create = super::routines::create_policy(planner.to, table, name);
-            planner.change(
-                File::Main,
-                phase::POLICY,
-                vec![Statement::new(create)],
-                Ok(vec![Statement::new(format!(
-                    "DROP POLICY {} ON {table};",
-                    ident(name)
-                ))]),
-            );
-        }
-    }
-}
-
-/// `GRANT` and `REVOKE` between two sets of `(grantee, privilege)` on `object`.
-pub(super) fn grants(
-    planner: &mut Planner<'_>,
-    kind: &str,
-    object: &str,
-    before: &std::collections::BTreeSet<(String, String)>,
-    after: &std::collections::BTreeSet<(String, String)>,
-) {
-    let grant = |(grantee, privilege): &(String, String)| {
-        Statement::new(format!(
-            "GRANT {privilege} ON {kind} {object} TO {grantee};"
-        ))
-    };
-    let revoke = |(grantee, privilege): &(String, String)| {
-        Statement::new(format!(
-            "REVOKE {privilege} ON {kind} {object} FROM {grantee};"
-        ))
-    };
-    for added in after.difference(before) {
-        planner.change(
-            File::Main,
-            phase::GRANT,
-            vec![grant(added)],
-            Ok(vec![revoke(added)]),
-        );
-    }
-    for removed in before.difference(after) {
-        planner.change(
-            File::Main,
-            phase::GRANT,
-            vec![revoke(removed)],
-            Ok(vec![grant(removed)]),
-        );
-    }
-}
-
-/// `COMMENT ON target IS ...` when it changed.
-pub(super) fn comment(
-    planner: &mut Planner<'_>,
-    target: &str,
-    before: &Option<String>,
-    after: &Option<String>,
-) {
-    if before == after {
-        return;
-    }
-    let text = |comment: &Option<String>| {
-        comment
-            .as_deref()
-            .map_or_else(|| "NULL".to_owned(), literal)
-    };
-    planner.change(
-        File::Main,
-        phase::COMMENT,
-        vec![Statement::new(format!(
-            "COMMENT ON {target} IS {};",
-            text(after)
-        ))],
-        Ok(vec![Statement::new(format!(
-            "COMMENT ON {target} IS {};",
-            text(before)
-        ))]),
-    );
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{File, Planner, Statement, order, phase, relations};
+use super::{File, Planner, Statement, access, comments, order, phase};
 use crate::catalog::{Catalog, Name, Object, View, ident};
 
 pub(super) fn plan(planner: &mut Planner<'_>) {
@@ -40,7 +40,7 @@ pub(super) fn plan(planner: &mut Planner<'_>) {
         } else {
             "FUNCTION"
         };
-        relations::comment(
+        comments::comment(
             planner,
             &format!("{kind} {}", new.signature()),
             &old,
@@ -74,7 +74,7 @@ pub(super) fn plan(planner: &mut Planner<'_>) {
                 planner.recreate.insert(object);
             }
             Some(old) => {
-                relations::grants(
+                access::grants(
                     planner,
                     "TABLE",
                     &name.to_string(),
@@ -86,7 +86,7 @@ pub(super) fn plan(planner: &mut Planner<'_>) {
                 } else {
                     "VIEW"
                 };
-                relations::comment(
+                comments::comment(
                     planner,
                     &format!("{kind} {name}"),
                     &old.comment,

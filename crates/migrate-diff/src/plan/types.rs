@@ -1,4 +1,4 @@
-//! Schemas, extensions, enums, domains and sequences.
+//! Enums and domains.
 //!
 //! A new enum value is added at its place (`BEFORE` or `AFTER` a neighbour) in a migration of
 //! its own, before the one that may use it. Removing or reordering values would need the type
@@ -6,98 +6,12 @@
 
 use migrate_core::quote::literal;
 
-use super::{File, Planner, Statement, phase, relations::comment};
-use crate::catalog::{Domain, Enum, Name, Object, Sequence, ident};
+use super::{File, Planner, Statement, comments::comment, phase};
+use crate::catalog::{Domain, Enum, Name, Object, ident};
 
 pub(super) fn plan(planner: &mut Planner<'_>) {
-    schemas(planner);
-    extensions(planner);
     enums(planner);
     domains(planner);
-    sequences(planner);
-}
-
-fn schemas(planner: &mut Planner<'_>) {
-    for (name, schema) in &planner.to.schemas {
-        let old = planner.from.schemas.get(name);
-        if old.is_none() {
-            planner.change(
-                File::Main,
-                phase::CREATE_SCHEMA,
-                vec![Statement::new(format!("CREATE SCHEMA {};", ident(name)))],
-                Ok(vec![Statement::new(format!(
-                    "DROP SCHEMA {};",
-                    ident(name)
-                ))]),
-            );
-        }
-        let before = old.and_then(|s| s.comment.clone());
-        comment(
-            planner,
-            &format!("SCHEMA {}", ident(name)),
-            &before,
-            &schema.comment,
-        );
-    }
-    for name in planner.from.schemas.keys() {
-        if !planner.to.schemas.contains_key(name) {
-            planner.change(
-                File::Main,
-                phase::DROP_SCHEMA,
-                vec![Statement::dropping(
-                    format!("DROP SCHEMA {};", ident(name)),
-                    "not in schema.sql",
-                )],
-                Ok(vec![Statement::new(format!(
-                    "CREATE SCHEMA {};",
-                    ident(name)
-                ))]),
-            );
-        }
-    }
-}
-
-fn extensions(planner: &mut Planner<'_>) {
-    let create = |name: &str, schema: &str| {
-        Statement::new(format!(
-            "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {};",
-            ident(name),
-            ident(schema)
-        ))
-    };
-    for (name, extension) in &planner.to.extensions {
-        if !planner.from.extensions.contains_key(name) {
-            planner.change(
-                File::Main,
-                phase::CREATE_EXTENSION,
-                vec![create(name, &extension.schema)],
-                Ok(vec![Statement::new(format!(
-                    "DROP EXTENSION {};",
-                    ident(name)
-                ))]),
-            );
-        }
-    }
-    for (name, extension) in &planner.from.extensions {
-        if !planner.to.extensions.contains_key(name) {
-            if !planner.options.allow_drop {
-                planner.refuse(format!(
-                    "extension {name} is not in schema.sql: dropping it drops its types and functions; pass \
-                     --allow-drop if that is intended"
-                ));
-                continue;
-            }
-            planner.change(
-                File::Main,
-                phase::DROP_EXTENSION,
-                vec![Statement::dropping(
-                    format!("DROP EXTENSION {};", ident(name)),
-                    "--allow-drop: not in schema.sql",
-                )],
-                Ok(vec![create(name, &extension.schema)]),
-            );
-        }
-    }
 }
 
 fn create_enum(name: &Name, labels: &[String]) -> Statement {
@@ -314,113 +228,5 @@ fn domains(planner: &mut Planner<'_>) {
             let recreate = create_domain(name, old).remove(0);
             drop_type(planner, name, recreate);
         }
-    }
-}
-
-fn create_sequence(name: &Name, s: &Sequence) -> Statement {
-    let cycle = if s.cycle { " CYCLE" } else { "" };
-    Statement::new(format!(
-        "CREATE SEQUENCE {name} AS {} START WITH {} INCREMENT BY {} MINVALUE {} MAXVALUE {} CACHE {}{cycle};",
-        s.data_type, s.start, s.increment, s.min, s.max, s.cache
-    ))
-}
-
-fn owned_by(name: &Name, owner: &Option<(Name, String)>) -> Statement {
-    Statement::new(match owner {
-        Some((table, column)) => {
-            format!("ALTER SEQUENCE {name} OWNED BY {table}.{};", ident(column))
-        }
-        None => format!("ALTER SEQUENCE {name} OWNED BY NONE;"),
-    })
-}
-
-fn sequences(planner: &mut Planner<'_>) {
-    let identity = |s: &Sequence| s.identity;
-    for (name, new) in planner.to.sequences.iter().filter(|(_, s)| !identity(s)) {
-        match planner.from.sequences.get(name) {
-            None => {
-                planner.change(
-                    File::Main,
-                    phase::CREATE_SEQUENCE,
-                    vec![create_sequence(name, new)],
-                    Ok(vec![Statement::new(format!("DROP SEQUENCE {name};"))]),
-                );
-                if new.owned_by.is_some() {
-                    planner.change(
-                        File::Main,
-                        phase::ALTER_SEQUENCE,
-                        vec![owned_by(name, &new.owned_by)],
-                        Ok(vec![owned_by(name, &None)]),
-                    );
-                }
-            }
-            Some(old) => {
-                let params = |s: &Sequence| {
-                    (
-                        s.data_type.clone(),
-                        s.start,
-                        s.increment,
-                        s.min,
-                        s.max,
-                        s.cache,
-                        s.cycle,
-                    )
-                };
-                if params(old) != params(new) {
-                    let alter = |s: &Sequence| {
-                        Statement::new(format!(
-                            "ALTER SEQUENCE {name} AS {} START WITH {} INCREMENT BY {} MINVALUE {} MAXVALUE {} CACHE {} {}CYCLE;",
-                            s.data_type,
-                            s.start,
-                            s.increment,
-                            s.min,
-                            s.max,
-                            s.cache,
-                            if s.cycle { "" } else { "NO " }
-                        ))
-                    };
-                    planner.change(
-                        File::Main,
-                        phase::ALTER_SEQUENCE,
-                        vec![alter(new)],
-                        Ok(vec![alter(old)]),
-                    );
-                }
-                if old.owned_by != new.owned_by {
-                    planner.change(
-                        File::Main,
-                        phase::ALTER_SEQUENCE,
-                        vec![owned_by(name, &new.owned_by)],
-                        Ok(vec![owned_by(name, &old.owned_by)]),
-                    );
-                }
-            }
-        }
-    }
-    for (name, old) in planner.from.sequences.iter().filter(|(_, s)| !identity(s)) {
-        if planner.to.sequences.contains_key(name) {
-            continue;
-        }
-        // Owned by a column that goes with its table: it goes with them.
-        if let Some((table, _)) = &old.owned_by
-            && !planner.to.tables.contains_key(table)
-        {
-            continue;
-        }
-        if !planner.options.allow_drop {
-            planner.refuse(format!(
-                "sequence {name} is not in schema.sql: pass --allow-drop if dropping it (and its position) is intended"
-            ));
-            continue;
-        }
-        planner.change(
-            File::Main,
-            phase::DROP_SEQUENCE,
-            vec![Statement::dropping(
-                format!("DROP SEQUENCE {name};"),
-                "--allow-drop: not in schema.sql",
-            )],
-            Ok(vec![create_sequence(name, old)]),
-        );
     }
 }
