@@ -13,9 +13,12 @@
 //! one with it, so when `migrate` exits 0 all of them are durable, and a crash of the server
 //! before can lose only the last few migrations, each whole.
 
-use std::time::Duration;
+mod statements;
 
-use migrate_core::{Migration, quote::literal};
+pub(crate) use statements::Limits;
+
+use migrate_core::Migration;
+use statements::{EXECUTION_TIME, TOOK, audit_row, history_row, landed, set};
 
 use crate::{
     audit::Run,
@@ -25,34 +28,6 @@ use crate::{
 
 /// The column of the row each committed step sends back: its execution time, in nanoseconds.
 pub(crate) const LANDED: &str = "migrate_landed";
-
-/// Per-transaction limits.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    pub lock_timeout: Duration,
-    pub statement_timeout: Option<Duration>,
-}
-
-impl Limits {
-    /// `set_config` calls for these limits; `local` inside a transaction.
-    fn settings(&self, local: bool) -> Vec<String> {
-        let mut settings = vec![set("lock_timeout", &ms(self.lock_timeout), local)];
-        if let Some(timeout) = self.statement_timeout {
-            settings.push(set("statement_timeout", &ms(timeout), local));
-        }
-        settings
-    }
-
-    /// A statement setting these limits for the session (a `-- no-transaction` migration).
-    pub fn for_session(&self) -> String {
-        format!("SELECT {};\n", self.settings(false).join(", "))
-    }
-
-    /// A statement setting these limits for the transaction under way.
-    pub fn for_transaction(&self) -> String {
-        format!("SELECT {};\n", self.settings(true).join(", "))
-    }
-}
 
 /// How each transaction is framed, and where its steps are recorded.
 pub(crate) struct Frame<'a> {
@@ -297,71 +272,6 @@ impl Message {
     }
 }
 
-/// The time since the step's start mark, in nanoseconds as sqlx records it; the message's
-/// start if the migration reset the mark (`RESET ALL`).
-const EXECUTION_TIME: &str = "((extract(epoch FROM clock_timestamp()) \
-     - coalesce(nullif(current_setting('migrate.started_at', true), '')::numeric, extract(epoch FROM statement_timestamp()))) \
-     * 1000000000)::bigint";
-
-/// The session setting that holds the execution time of the step last recorded: set in its
-/// transaction, so it is kept only if that commits. (One name for all: every setting a session
-/// has made is visited at each commit, so a name per step would make a run quadratic.)
-const TOOK: &str = "migrate.took";
-
-/// The column saying the step last recorded committed, with its execution time.
-fn landed() -> String {
-    format!("current_setting('{TOOK}')::bigint AS {LANDED}")
-}
-
-/// `set_config(name, value, local)`; `value` is SQL text inside a literal.
-fn set(name: &str, value: &str, local: bool) -> String {
-    format!("set_config('{name}', '{value}', {local})")
-}
-
-fn ms(duration: Duration) -> String {
-    format!("{}ms", duration.as_millis())
-}
-
-/// The history table's change for a step, as sqlx makes it; `execution_time` is SQL.
-fn history_row(frame: &Frame<'_>, step: Step<'_>, execution_time: &str) -> String {
-    let table = &frame.history.name;
-    match step {
-        Step::Apply(m) => format!(
-            "INSERT INTO {table} (version, description, success, checksum, execution_time) \
-             VALUES ({}, {}, TRUE, decode('{}', 'hex'), {execution_time});\n",
-            m.version,
-            literal(&m.description()),
-            hex::encode(&m.checksum)
-        ),
-        Step::Revert(m) => format!("DELETE FROM {table} WHERE version = {};\n", m.version),
-    }
-}
-
-/// A step row of the audit trail; `execution_time` is SQL.
-fn audit_row(
-    run: &Run,
-    migration: &Migration,
-    direction: Direction,
-    execution_time: &str,
-    attempts: u32,
-    error: Option<&str>,
-) -> String {
-    let (outcome, error) = match error {
-        None => ("done", "NULL".to_owned()),
-        Some(error) => ("failed", literal(error)),
-    };
-    format!(
-        "INSERT INTO {} (run_id, version, name, checksum, direction, outcome, execution_time, attempts, error) \
-         VALUES ({}, {}, {}, decode('{}', 'hex'), '{}', '{outcome}', {execution_time}, {attempts}, {error});\n",
-        run.steps_table(),
-        run.id(),
-        migration.version,
-        literal(&migration.name),
-        hex::encode(&migration.checksum),
-        direction.as_str(),
-    )
-}
-
 /// The 1-based line of character offset `offset` (0-based) in `text`.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     1 + text.chars().take(offset).filter(|&c| c == '\n').count()
@@ -369,6 +279,8 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::testing::set;
 
