@@ -122,11 +122,7 @@ fn compare_snapshot(
     let config = source.config()?;
     let declared = ScratchDb::create(db, "declared")?;
     schema::load(db, &declared.url, snapshot)?;
-    let dump = |url| -> anyhow::Result<_> {
-        Ok(schema::statements(&schema::dump_with(
-            db, url, &config, true,
-        )?))
-    };
+    let dump = |url| schema::compared(db, url, &config);
     let differences = schema::differences(&dump(&fresh.url)?, &dump(&declared.url)?);
     if differences.is_empty() {
         return Ok(String::new());
@@ -258,16 +254,7 @@ fn order(sh: &Shell, source: &Path, against: Option<&str>) -> anyhow::Result<Str
 
 fn baseline(db: &Server, source: &Source, snapshot: &Path) -> anyhow::Result<String> {
     let scratch = ScratchDb::create(db, "baseline")?;
-    let mut load = db.psql(&scratch.url);
-    load.arg("-f").arg(snapshot);
-    let loaded = process::output(load)?;
-    if !loaded.status.success() {
-        bail!(
-            "{} does not load into an empty database:\n{}",
-            snapshot.display(),
-            indent(String::from_utf8_lossy(&loaded.stderr).trim_end())
-        );
-    }
+    schema::load(db, &scratch.url, snapshot)?;
     process::check(
         migrate_bin::on(&scratch.url, source, &["baseline"])?,
         "migrate baseline",

@@ -198,11 +198,7 @@ fn prove(
     new_files: &[String],
 ) -> anyhow::Result<Vec<String>> {
     let config = combined.config()?;
-    let dump = |url: &PgUrl| -> anyhow::Result<_> {
-        Ok(schema::statements(&schema::dump_with(
-            db, url, &config, true,
-        )?))
-    };
+    let dump = |url: &PgUrl| schema::compared(db, url, &config);
     let after = ScratchDb::create(db, "diff_after")?;
     process::check(
         migrate_bin::on(&after.url, combined, &["up"])?,

@@ -144,24 +144,12 @@ impl Stack<'_> {
 
     /// SQL as the superuser in the app database, inside the db container; rows unaligned.
     pub fn sql(&self, sql: &str) -> anyhow::Result<String> {
-        let output = self.output(&[
-            "exec",
-            "-T",
-            "db",
-            "psql",
-            "-X",
-            "-q",
-            "-t",
-            "-A",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-U",
-            "postgres",
-            "-d",
-            "app",
-            "-c",
-            sql,
-        ])?;
+        let args: Vec<&str> = docker::PSQL_IN_DB
+            .iter()
+            .copied()
+            .chain(["-t", "-A", "-d", "app", "-c", sql])
+            .collect();
+        let output = self.output(&args)?;
         let output = process::check(output, &format!("psql -c {sql}"))?;
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
     }

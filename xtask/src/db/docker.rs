@@ -108,22 +108,24 @@ fn why(output: &Output) -> String {
     }
 }
 
+/// `docker compose` arguments that run psql as the superuser inside the `db` container; a
+/// database (`-d`) and what to run follow.
+pub const PSQL_IN_DB: [&str; 10] = [
+    "exec",
+    "-T",
+    "db",
+    "psql",
+    "-X",
+    "-q",
+    "-v",
+    "ON_ERROR_STOP=1",
+    "-U",
+    "postgres",
+];
+
 /// psql as the superuser in `database`, inside the `db` container.
 pub fn psql(database: &str) -> Command {
-    let args = [
-        "exec",
-        "-T",
-        "db",
-        "psql",
-        "-X",
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-U",
-        "postgres",
-        "-d",
-        database,
-    ];
+    let args: Vec<&str> = PSQL_IN_DB.iter().copied().chain(["-d", database]).collect();
     // `up` went through Compose v2 before anything asks for psql.
     compose(&args).unwrap_or_else(|_| {
         let mut docker = Command::new("docker");

@@ -26,8 +26,13 @@ pub fn dump(db: &Server, url: &PgUrl, config: &Config) -> anyhow::Result<String>
     dump_with(db, url, config, false)
 }
 
-/// [`dump`] with the grants too, for comparing two databases on one server.
-pub fn dump_with(
+/// The statements of the dump of `url` with the grants too (see [`statements`]), for comparing
+/// two databases on one server.
+pub fn compared(db: &Server, url: &PgUrl, config: &Config) -> anyhow::Result<BTreeSet<String>> {
+    Ok(statements(&dump_with(db, url, config, true)?))
+}
+
+fn dump_with(
     db: &Server,
     url: &PgUrl,
     config: &Config,
