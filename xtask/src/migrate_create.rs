@@ -19,6 +19,7 @@ use migrate_core::{
     FileName, Kind,
     config::{Defaults, MigrationType, Versioning},
     name::check_new_name,
+    version,
 };
 use xshell::Shell;
 
@@ -148,7 +149,7 @@ pub fn next_version(newest: &[i64], versioning: Versioning, now: DateTime<Utc>) 
     let number = match newest.first() {
         Some(&latest) if sequential => latest + 1,
         None if sequential => 1,
-        latest => utc_version(now).max(latest.map_or(0, |v| v + 1)),
+        latest => version::utc(now).max(latest.map_or(0, |v| v + 1)),
     };
     Version { number, sequential }
 }
@@ -170,14 +171,6 @@ fn write_new(
     Ok(path)
 }
 
-/// `YYYYMMDDHHMMSS` in UTC.
-pub fn utc_version(time: DateTime<Utc>) -> i64 {
-    time.format("%Y%m%d%H%M%S")
-        .to_string()
-        .parse()
-        .expect("digits only")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,13 +187,6 @@ mod tests {
     }
 
     const NOW: i64 = 1_795_268_096; // 2026-11-21 13:34:56 UTC
-
-    #[test]
-    fn versions_are_utc_timestamps() {
-        assert_eq!(utc_version(at(0)), 19700101000000);
-        assert_eq!(utc_version(at(951_782_400)), 20000229000000); // a leap day
-        assert_eq!(utc_version(at(NOW)), 20261121133456);
-    }
 
     #[test]
     fn two_creates_in_the_same_second_get_distinct_increasing_versions() {

@@ -2,7 +2,7 @@
 //! and the project's tooling (`xtask`), so that each is written once:
 //!
 //! - [`name`]: file names and versions, exactly as sqlx 0.9 reads them, and the stricter rule
-//!   for names of new migrations;
+//!   for names of new migrations; [`version`]: timestamp versions for new ones;
 //! - [`config`]: `sqlx.toml`'s `[migrate]` table;
 //! - [`set`]: reading a directory (or embedded files) into a checked [`MigrationSet`], with
 //!   sqlx's [`checksum`];
@@ -27,6 +27,7 @@ pub mod roles;
 pub mod set;
 pub mod sql_text;
 pub mod sqlstate;
+pub mod version;
 
 pub use config::{Config, TableName};
 pub use markers::{Marker, markers};

@@ -3,6 +3,8 @@
 //! marker and the reason on the line before it; a `-- no-transaction` file holds one
 //! statement, marker first.
 
+use migrate_core::version;
+
 use crate::plan::{Change, File, Statement};
 
 /// One migration to write: `<version>_<name>.up.sql` and maybe `.down.sql`.
@@ -38,7 +40,7 @@ pub fn render(changes: &[Change], name: &str, first: i64) -> Vec<MigrationFile> 
     groups
         .into_iter()
         .enumerate()
-        .map(|(index, (file, group))| one(&file, &group, name, successor(first, index)))
+        .map(|(index, (file, group))| one(&file, &group, name, version::after(first, index)))
         .collect()
 }
 
@@ -131,31 +133,9 @@ fn file_name(name: &str, suffix: &str) -> String {
     cleaned.trim_end_matches('_').to_owned()
 }
 
-/// The `index`th version from `first`: a second later each for a UTC timestamp
-/// (`YYYYMMDDHHMMSS`), one more each otherwise.
-pub fn successor(first: i64, index: usize) -> i64 {
-    let index = i64::try_from(index).unwrap_or(i64::MAX);
-    match chrono::NaiveDateTime::parse_from_str(&first.to_string(), "%Y%m%d%H%M%S") {
-        Ok(time) => (time + chrono::Duration::seconds(index))
-            .format("%Y%m%d%H%M%S")
-            .to_string()
-            .parse()
-            .unwrap_or(first + index),
-        Err(_) => first + index,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps_count_seconds() {
-        assert_eq!(successor(20261202073058, 1), 20261202073059);
-        assert_eq!(successor(20261202073059, 1), 20261202073100);
-        assert_eq!(successor(20261202075959, 2), 20261202080001);
-        assert_eq!(successor(42, 3), 45);
-    }
 
     #[test]
     fn names_are_snake_case_and_short() {

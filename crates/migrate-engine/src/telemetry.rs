@@ -31,9 +31,10 @@ impl LogFormat {
     }
 }
 
-/// Installs the subscriber in the format `LOG_FORMAT` names; call once, first thing in `main`.
-/// A bad `LOG_FORMAT` is returned, for `main` to print and exit with.
-pub fn init() -> Result<(), String> {
+/// Installs the subscriber in the format `LOG_FORMAT` names, and returns that format; call
+/// once, first thing in `main`. A bad `LOG_FORMAT` is returned, for `main` to print and exit
+/// with.
+pub fn init() -> Result<LogFormat, String> {
     let format = LogFormat::from_env()?;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx::query=error"));
@@ -51,5 +52,5 @@ pub fn init() -> Result<(), String> {
             .with_current_span(false)
             .init(),
     }
-    Ok(())
+    Ok(format)
 }

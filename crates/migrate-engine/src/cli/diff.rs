@@ -5,8 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use chrono::Utc;
 use clap::Args;
-use migrate_core::{FileName, MigrationSet, history::owned_tables};
+use migrate_core::{FileName, MigrationSet, history::owned_tables, version};
 use migrate_diff::{MigrationFile, Options, Rename};
 use sqlx::{Connection, PgConnection};
 
@@ -77,7 +78,7 @@ impl DiffArgs {
         let first = match (&self.out, self.version) {
             (_, Some(version)) => version,
             (Some(dir), None) => first_version(dir)?,
-            (None, None) => utc_now(),
+            (None, None) => version::utc(Utc::now()),
         };
         let files = migrate_diff::render(&changes, name, first);
         match &self.out {
@@ -122,15 +123,6 @@ async fn catalog(
     Ok(catalog)
 }
 
-/// The UTC time as a version, `YYYYMMDDHHMMSS`.
-fn utc_now() -> i64 {
-    chrono::Utc::now()
-        .format("%Y%m%d%H%M%S")
-        .to_string()
-        .parse()
-        .expect("digits")
-}
-
 /// The UTC time, or a second after the newest version in `dir`, whichever is later.
 fn first_version(dir: &Path) -> Result<i64> {
     let newest = std::fs::read_dir(dir)
@@ -143,9 +135,10 @@ fn first_version(dir: &Path) -> Result<i64> {
         })
         .map(|f| f.version)
         .max();
+    let now = version::utc(Utc::now());
     Ok(match newest {
-        Some(newest) if newest >= utc_now() => migrate_diff::render::successor(newest, 1),
-        _ => utc_now(),
+        Some(newest) if newest >= now => version::after(newest, 1),
+        _ => now,
     })
 }
 

@@ -23,7 +23,7 @@ use crate::{
 pub(super) struct FleetArgs {
     /// up: apply the pending migrations of every target; status: what each one has.
     #[arg(value_enum)]
-    action: FleetAction,
+    action: Action,
     /// A file with one database URL per line (`#` comments, blank lines skipped).
     #[arg(long, value_name = "FILE")]
     targets: Option<PathBuf>,
@@ -54,15 +54,6 @@ pub(super) struct FleetArgs {
     ignore_missing: bool,
 }
 
-/// What `migrate fleet` does to each target.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum FleetAction {
-    /// Apply pending migrations.
-    Up,
-    /// Read what each target has.
-    Status,
-}
-
 impl FleetArgs {
     /// Runs the fleet: the targets' failures come back as one error naming each of them.
     pub(super) async fn run(
@@ -83,10 +74,6 @@ impl FleetArgs {
         if let Some(shard) = self.shard {
             list.retain(|t| shard.holds(t));
         }
-        let action = match self.action {
-            FleetAction::Up => Action::Up,
-            FleetAction::Status => Action::Status,
-        };
         let fleet_options = FleetOptions {
             parallel: usize::from(self.parallel),
             per_host: self.per_host.map(usize::from),
@@ -103,7 +90,7 @@ impl FleetArgs {
         let reports = fleet::run(
             set,
             &list,
-            action,
+            self.action,
             &fleet_options,
             &info,
             &shutdown,

@@ -303,10 +303,13 @@ pub fn main(embedded: &Embedded) -> ExitCode {
     };
     let dotenv = settings::load_dotenv();
     let cli = Cli::from_args(std::env::args_os().skip(1)).unwrap_or_else(|e| e.exit());
-    if let Err(e) = telemetry::init() {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
-    }
+    let log_format = match telemetry::init() {
+        Ok(format) => format,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     #[expect(
         clippy::disallowed_methods,
         reason = "main is what a migrate binary runs; it is disallowed itself"
@@ -318,10 +321,9 @@ pub fn main(embedded: &Embedded) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            let json = telemetry::LogFormat::from_env() == Ok(telemetry::LogFormat::Json);
             for line in error.lines() {
                 let line = settings::redact_env_urls(line);
-                if json {
+                if log_format == telemetry::LogFormat::Json {
                     tracing::error!("{line}");
                 } else {
                     eprintln!("error: {line}");

@@ -37,11 +37,11 @@ use crate::{
 pub use targets::{Shard, Target};
 
 /// What to do to each target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Action {
-    /// `migrate up`.
+    /// Apply pending migrations (`migrate up`).
     Up,
-    /// `migrate status`, counted.
+    /// Read what each target has (`migrate status`, counted).
     Status,
 }
 
